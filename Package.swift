@@ -1,0 +1,71 @@
+// swift-tools-version: 6.2
+// GeoCAM: explanations (Grad-CAM family, guided backprop) for segmentation and classification
+// models on georeferenced rasters. One module per concern; the `geocam` executable is a thin CLI.
+import PackageDescription
+
+// Hot kernels need an explicit CPU target: a default release build is baseline x86-64 (SSE2,
+// no FMA), where SIMD multiply-add lowers to libm calls. x86-64-v3 (AVX2 + FMA) runs on every
+// x86 server of the last decade; -Ounchecked drops the overflow traps that block unrolling.
+#if arch(x86_64)
+let kernelFlags: [SwiftSetting] = [
+  .unsafeFlags(["-Ounchecked", "-Xcc", "-march=x86-64-v3"], .when(configuration: .release))
+]
+#else
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+#endif
+
+let package = Package(
+  name: "GeoCAM",
+  products: [
+    .executable(name: "geocam", targets: ["GeoCAMCLI"]),
+    .library(name: "GeoCAMTensor", targets: ["GeoCAMTensor"]),
+    .library(name: "GeoCAMCheckpoint", targets: ["GeoCAMCheckpoint"]),
+    .library(name: "GeoCAMModels", targets: ["GeoCAMModels"]),
+    .library(name: "GeoCAMGeo", targets: ["GeoCAMGeo"]),
+    .library(name: "GeoCAMImaging", targets: ["GeoCAMImaging"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // MARK: - C libraries (module maps only)
+    .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+    /// FTZ/DAZ control for every worker thread (MXCSR has no Swift spelling).
+    .target(name: "CFloatEnv"),
+
+    // MARK: - Library
+    /// Float32 tensors, sgemm-backed kernels, each op's forward and pullback, the tape.
+    .target(
+      name: "GeoCAMTensor", dependencies: ["COpenBLAS", "CFloatEnv"], swiftSettings: kernelFlags),
+    /// torch.save zip / restricted unpickler / Lightning / safetensors → a state dict + metadata.
+    .target(name: "GeoCAMCheckpoint", swiftSettings: kernelFlags),
+    /// ResNet/ResNeXt encoders, smp FPN, classifiers; built from a state dict by key and shape.
+    .target(
+      name: "GeoCAMModels", dependencies: ["GeoCAMTensor"],
+      swiftSettings: kernelFlags),
+    /// GDAL rasters: windows, tile grids, GeoTIFF/COG layer writers.
+    .target(name: "GeoCAMGeo", dependencies: ["CGDAL"], swiftSettings: kernelFlags),
+    /// PNG via libpng, colour maps, overlays, resizing.
+    .target(name: "GeoCAMImaging", dependencies: ["CPNG"], swiftSettings: kernelFlags),
+
+    // MARK: - Command-line tool
+    .executableTarget(
+      name: "GeoCAMCLI",
+      dependencies: [
+        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: kernelFlags),
+
+    // MARK: - Tests
+    .testTarget(name: "GeoCAMTensorTests", dependencies: ["GeoCAMTensor"]),
+    .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint"]),
+    .testTarget(
+      name: "GeoCAMModelsTests", dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint"]),
+    .testTarget(name: "GeoCAMGeoTests", dependencies: ["GeoCAMGeo", "CGDAL"]),
+    .testTarget(name: "GeoCAMImagingTests", dependencies: ["GeoCAMImaging"]),
+  ]
+)

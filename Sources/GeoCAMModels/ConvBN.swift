@@ -1,0 +1,57 @@
+import GeoCAMTensor
+
+/// A bias-free convolution followed by inference-mode batch norm, kept both ways: folded into
+/// one convolution (fast path) and separate (when an explanation taps the conv's own output,
+/// which exists only before the norm).
+struct ConvBN {
+  let conv: Conv2d
+  let bn: ChannelAffine
+  let folded: Conv2d
+  /// PyTorch paths of the conv and of the norm.
+  let convPath: String, bnPath: String
+
+  init(_ w: WeightSource, conv convPath: String, bn bnPath: String, stride: Int = 1, groups: Int = 1) throws {
+    let shape = try w.requireShape(convPath + ".weight")
+    guard shape.count == 4 else {
+      throw ModelError.shapeMismatch(key: convPath + ".weight", expected: "[out, in/groups, kh, kw]", found: shape)
+    }
+    let (o, i, kh, kw) = (shape[0], shape[1] * groups, shape[2], shape[3])
+    let weight = try w.floats(convPath + ".weight")
+    let c = Conv2d(
+      weight: weight, outChannels: o, inChannels: i, kernel: (kh, kw), stride: (stride, stride),
+      padding: (kh / 2, kw / 2), groups: groups)
+    let bn = ChannelAffine.batchNorm(
+      weight: try w.tensor(bnPath + ".weight", shape: [o]), bias: try w.tensor(bnPath + ".bias", shape: [o]),
+      runningMean: try w.tensor(bnPath + ".running_mean", shape: [o]),
+      runningVar: try w.tensor(bnPath + ".running_var", shape: [o]))
+    var foldedWeight = weight
+    let perOut = weight.count / o
+    for oc in 0..<o { for j in 0..<perOut { foldedWeight[oc * perOut + j] *= bn.scale[oc] } }
+    self.conv = c
+    self.bn = bn
+    self.folded = Conv2d(
+      weight: foldedWeight, bias: bn.shift, outChannels: o, inChannels: i, kernel: (kh, kw),
+      stride: (stride, stride), padding: (kh / 2, kw / 2), groups: groups)
+    self.convPath = convPath
+    self.bnPath = bnPath
+  }
+
+  /// Output channels.
+  var outChannels: Int { conv.outChannels }
+
+  func callAsFunction(_ x: Traced, _ ctx: ForwardContext) -> Traced {
+    // Unfolded by default: conv then norm rounds exactly as PyTorch's eager modules do, which
+    // keeps ReLU decisions near zero on PyTorch's side of the line (see README, Parity).
+    if !ctx.foldBatchNorm || ctx.wants(convPath) {
+      let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv))
+      return ctx.tap(bnPath, ctx.tape.affine(y, bn))
+    }
+    return ctx.tap(bnPath, ctx.tape.conv2d(x, folded))
+  }
+
+  /// Multiply-accumulates for an `h × w` input, with the output size.
+  func macs(height h: Int, width w: Int) -> (macs: Int, height: Int, width: Int) {
+    let oh = conv.outputHeight(h), ow = conv.outputWidth(w)
+    return (conv.macsPerOutputPixel * oh * ow, oh, ow)
+  }
+}

@@ -1,0 +1,48 @@
+import GeoCAMTensor
+
+/// What a model is asked to do: segment a tile into per-pixel class logits, or classify an image.
+public enum ModelTask: String, Sendable {
+  /// Per-pixel logits `[classes][N][H][W]`.
+  case segmentation
+  /// Per-image logits `[classes][N][1][1]`.
+  case classification
+}
+
+/// The result of one forward pass.
+public struct ModelOutput {
+  /// The logits (see `ModelTask`).
+  public let logits: Traced
+  /// The (traced) normalised input, whose gradient is the input gradient in pixel units
+  /// because normalisation is on the tape.
+  public let pixels: Traced
+  /// Module outputs requested by path.
+  public let taps: [String: Traced]
+}
+
+/// A network GeoCAM can run and explain: every module output is addressable by its PyTorch path.
+public protocol ExplainableModel {
+  /// Segmentation or classification.
+  var task: ModelTask { get }
+  /// Number of output classes.
+  var classCount: Int { get }
+  /// Default explanation target (`encoder.layer4.2.conv3` for FPN).
+  var defaultLayer: String { get }
+  /// Every module output path, in forward order.
+  var layerPaths: [String] { get }
+  /// Architecture summary (detected from keys and shapes).
+  var architecture: ModelArchitecture { get }
+  /// Checks an input size; segmentation inputs must be multiples of 32.
+  func validate(height: Int, width: Int) throws
+  /// Runs the network on pixels `[3][N][H][W]` (already in the model's channel order, on the
+  /// scale `preprocessing` expects), recording on `tape` and keeping `taps`.
+  func forward(pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>) throws -> ModelOutput
+  /// Multiply-accumulates of one forward pass on an `h × w` input.
+  func forwardMACs(height: Int, width: Int) -> Int
+}
+
+extension ExplainableModel {
+  /// Throws `unknownLayer` unless `path` is one of `layerPaths`.
+  public func checkLayer(_ path: String) throws {
+    guard layerPaths.contains(path) else { throw ModelError.unknownLayer(path, available: layerPaths) }
+  }
+}

@@ -1,0 +1,51 @@
+import GeoCAMTensor
+
+/// A torchvision ResNet/ResNeXt image classifier: trunk, global average pool, `fc`.
+public struct ResNetClassifier: ExplainableModel {
+  let encoder: ResNetEncoder
+  let fc: Linear
+  public let architecture: ModelArchitecture
+
+  public var task: ModelTask { .classification }
+  public var classCount: Int { fc.outFeatures }
+  public var defaultLayer: String { "layer4" }
+
+  /// Builds the classifier from torchvision keys (`conv1`, `layer1`…`layer4`, `fc`).
+  public init(_ w: WeightSource) throws {
+    encoder = try ResNetEncoder(w, prefix: "")
+    let fs = try w.requireShape("fc.weight")
+    guard fs.count == 2, fs[1] == encoder.outChannels[4] else {
+      throw ModelError.shapeMismatch(key: "fc.weight", expected: "[classes, \(encoder.outChannels[4])]", found: fs)
+    }
+    fc = Linear(
+      weight: try w.floats("fc.weight"), bias: w.has("fc.bias") ? try w.tensor("fc.bias", shape: [fs[0]]) : nil,
+      outFeatures: fs[0], inFeatures: fs[1])
+    architecture = ModelArchitecture(
+      name: "classifier", encoder: encoder.name, classes: fs[0], groups: encoder.groups,
+      decoderPyramidChannels: nil, decoderSegmentationChannels: nil, mergePolicy: nil)
+  }
+
+  public func validate(height: Int, width: Int) throws {
+    guard height >= 32, width >= 32 else {
+      throw ModelError.badInput("classifier input must be at least 32×32, got \(width)×\(height)")
+    }
+  }
+
+  public var layerPaths: [String] { ["input"] + encoder.paths + ["avgpool", "fc"] }
+
+  public func forward(pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>) throws -> ModelOutput {
+    try validate(height: pixels.height, width: pixels.width)
+    guard pixels.channels == 3 else { throw ModelError.badInput("expected 3 input channels, got \(pixels.channels)") }
+    let ctx = ForwardContext(tape: tape, requested: taps)
+    let raw = tape.input(pixels)
+    let x = ctx.tap("input", tape.affine(raw, preprocessing.affine))
+    let features = encoder(x, ctx)
+    let pooled = ctx.tap("avgpool", tape.globalAveragePool(features[4]))
+    let logits = ctx.tap("fc", tape.linear(pooled, fc))
+    return ModelOutput(logits: logits, pixels: raw, taps: ctx.taps)
+  }
+
+  public func forwardMACs(height h: Int, width w: Int) -> Int {
+    encoder.macs(height: h, width: w) + fc.inFeatures * fc.outFeatures
+  }
+}

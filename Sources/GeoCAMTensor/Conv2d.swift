@@ -1,0 +1,242 @@
+/// A frozen 2-D convolution (cross-correlation, as PyTorch's `nn.Conv2d`) with groups, stride,
+/// padding and dilation; forward and input gradient run as im2col + sgemm.
+///
+/// Weight layout is PyTorch's `[outChannels][inChannels / groups][kernelH][kernelW]`.
+public struct Conv2d: Sendable {
+  /// Output channels.
+  public let outChannels: Int
+  /// Input channels (all groups together).
+  public let inChannels: Int
+  /// Kernel height and width.
+  public let kernel: (h: Int, w: Int)
+  /// Stride along height and width.
+  public let stride: (h: Int, w: Int)
+  /// Zero padding on each side.
+  public let padding: (h: Int, w: Int)
+  /// Kernel dilation.
+  public let dilation: (h: Int, w: Int)
+  /// Number of channel groups (32 in ResNeXt-50 32x4d's 3×3 convs).
+  public let groups: Int
+  /// Weights, `[Cout][Cin/groups][kh][kw]`.
+  public let weight: TensorBuffer
+  /// Optional per-output-channel bias.
+  public let bias: TensorBuffer?
+
+  /// Creates a convolution from PyTorch-layout weights.
+  public init(
+    weight: [Float], bias: [Float]? = nil, outChannels: Int, inChannels: Int,
+    kernel: (h: Int, w: Int), stride: (h: Int, w: Int) = (1, 1), padding: (h: Int, w: Int) = (0, 0),
+    dilation: (h: Int, w: Int) = (1, 1), groups: Int = 1
+  ) {
+    precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0, "bad groups")
+    precondition(weight.count == outChannels * (inChannels / groups) * kernel.h * kernel.w, "bad weight size")
+    self.outChannels = outChannels
+    self.inChannels = inChannels
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+    self.groups = groups
+    let w = TensorBuffer(count: weight.count)
+    weight.withUnsafeBufferPointer { if let b = $0.baseAddress { w.pointer.update(from: b, count: weight.count) } }
+    self.weight = w
+    if let bias {
+      precondition(bias.count == outChannels, "bad bias size")
+      let b = TensorBuffer(count: outChannels)
+      bias.withUnsafeBufferPointer { if let p = $0.baseAddress { b.pointer.update(from: p, count: outChannels) } }
+      self.bias = b
+    } else {
+      self.bias = nil
+    }
+  }
+
+  /// Output height for an input of height `h`.
+  public func outputHeight(_ h: Int) -> Int { (h + 2 * padding.h - dilation.h * (kernel.h - 1) - 1) / stride.h + 1 }
+  /// Output width for an input of width `w`.
+  public func outputWidth(_ w: Int) -> Int { (w + 2 * padding.w - dilation.w * (kernel.w - 1) - 1) / stride.w + 1 }
+
+  /// Multiply-accumulates per output pixel and sample (for GFLOP/s reporting).
+  public var macsPerOutputPixel: Int { outChannels * (inChannels / groups) * kernel.h * kernel.w }
+
+  /// True for a 1×1, stride-1, unpadded convolution, whose im2col is the input itself.
+  @usableFromInline var isPointwise: Bool {
+    kernel == (1, 1) && stride == (1, 1) && padding == (0, 0)
+  }
+
+  /// Runs the convolution on `x` (`[Cin][N][H][W]`).
+  public func forward(_ x: Tensor) -> Tensor {
+    precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
+    Parallel.configure()
+    let oh = outputHeight(x.height), ow = outputWidth(x.width)
+    let y = Tensor(channels: outChannels, batch: x.batch, height: oh, width: ow)
+    let columns = x.batch * oh * ow
+    let kPerGroup = (inChannels / groups) * kernel.h * kernel.w
+    let mPerGroup = outChannels / groups
+    if isPointwise {
+      multiplyGroups(m: mPerGroup, k: kPerGroup, n: columns, columns: x.pointer, into: y.pointer)
+    } else {
+      ScratchPool.shared.withBuffer(count: inChannels * kernel.h * kernel.w * columns) { col in
+        im2col(x, oh: oh, ow: ow, into: col)
+        multiplyGroups(m: mPerGroup, k: kPerGroup, n: columns, columns: col, into: y.pointer)
+      }
+    }
+    if let bias {
+      let plane = columns
+      Parallel.forRanges(outChannels, minimumPerChunk: 8) { range in
+        for c in range {
+          let b = bias.pointer[c]
+          let p = y.pointer + c * plane
+          for i in 0..<plane { p[i] += b }
+        }
+      }
+    }
+    return y
+  }
+
+  /// Gradient with respect to the input: the transposed convolution of `dy` (`[Cout][K][oh][ow]`,
+  /// one sample per cotangent seed) back to an input of `height × width`.
+  public func inputGradient(_ dy: Tensor, height: Int, width: Int) -> Tensor {
+    precondition(dy.channels == outChannels, "conv pullback expects \(outChannels) channels")
+    Parallel.configure()
+    let columns = dy.batch * dy.height * dy.width
+    let kPerGroup = (inChannels / groups) * kernel.h * kernel.w
+    let mPerGroup = outChannels / groups
+    let dx = Tensor(channels: inChannels, batch: dy.batch, height: height, width: width)
+    if isPointwise {
+      multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: dx.pointer)
+    } else {
+      ScratchPool.shared.withBuffer(count: inChannels * kernel.h * kernel.w * columns) { col in
+        multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: col)
+        col2im(col, oh: dy.height, ow: dy.width, into: dx)
+      }
+    }
+    return dx
+  }
+
+  // MARK: - GEMM per group
+
+  /// `out[g·m..<(g+1)·m][n] = W_g[m×k] · columns[g·k..<(g+1)·k][n]` for every group.
+  private func multiplyGroups(m: Int, k: Int, n: Int, columns: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    let w = UnsafePointer(weight.pointer)
+    if groups == 1 {
+      Gemm.sgemm(m: m, n: n, k: k, a: w, lda: k, b: columns, ldb: n, c: out, ldc: n)
+      return
+    }
+    // Many small GEMMs: give each worker whole groups, each GEMM single-threaded.
+    Parallel.forRanges(groups) { range in
+      for g in range {
+        Gemm.sgemm(
+          m: m, n: n, k: k, a: w + g * m * k, lda: k, b: columns + g * k * n, ldb: n,
+          c: out + g * m * n, ldc: n, parallel: false)
+      }
+    }
+  }
+
+  /// `out[g·k..<(g+1)·k][n] = W_gᵀ[k×m] · dy[g·m..<(g+1)·m][n]` for every group.
+  private func multiplyGroupsTransposed(m: Int, k: Int, n: Int, dy: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    let w = UnsafePointer(weight.pointer)
+    if groups == 1 {
+      Gemm.sgemm(transA: true, m: k, n: n, k: m, a: w, lda: k, b: dy, ldb: n, c: out, ldc: n)
+      return
+    }
+    Parallel.forRanges(groups) { range in
+      for g in range {
+        Gemm.sgemm(
+          transA: true, m: k, n: n, k: m, a: w + g * m * k, lda: k, b: dy + g * m * n, ldb: n,
+          c: out + g * k * n, ldc: n, parallel: false)
+      }
+    }
+  }
+
+  // MARK: - im2col / col2im on the channel-major layout
+
+  /// Fills `col[(c, ky, kx)][(n, oy, ox)]` with the input pixel each kernel tap sees (0 in padding).
+  private func im2col(_ x: Tensor, oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
+    let (kh, kw) = kernel
+    let (sh, sw) = stride
+    let (ph, pw) = padding
+    let (dh, dw) = dilation
+    let n = x.batch, h = x.height, w = x.width
+    let columns = n * oh * ow
+    let src = UncheckedSendable(x.pointer)
+    let dst = UncheckedSendable(col)
+    Parallel.forRanges(inChannels * kh * kw, minimumPerChunk: 4) { rows in
+      for row in rows {
+        let c = row / (kh * kw)
+        let ky = (row / kw) % kh
+        let kx = row % kw
+        var out = dst.value + row * columns
+        for s in 0..<n {
+          let plane = src.value + (c * n + s) * h * w
+          for oy in 0..<oh {
+            let iy = oy * sh - ph + ky * dh
+            if iy < 0 || iy >= h {
+              out.update(repeating: 0, count: ow)
+            } else {
+              let line = plane + iy * w
+              let x0 = kx * dw - pw
+              if sw == 1 {
+                // Contiguous run with zero margins.
+                let lo = Swift.max(0, -x0), hi = Swift.min(ow, w - x0)
+                if lo > 0 { out.update(repeating: 0, count: Swift.min(lo, ow)) }
+                if hi > lo { (out + lo).update(from: line + x0 + lo, count: hi - lo) }
+                if hi < ow { (out + Swift.max(hi, 0)).update(repeating: 0, count: ow - Swift.max(hi, 0)) }
+              } else {
+                for ox in 0..<ow {
+                  let ix = ox * sw + x0
+                  out[ox] = (ix >= 0 && ix < w) ? line[ix] : 0
+                }
+              }
+            }
+            out += ow
+          }
+        }
+      }
+    }
+  }
+
+  /// Accumulates `col` back into image layout (the adjoint of `im2col`).
+  private func col2im(_ col: UnsafePointer<Float>, oh: Int, ow: Int, into dx: Tensor) {
+    let (kh, kw) = kernel
+    let (sh, sw) = stride
+    let (ph, pw) = padding
+    let (dh, dw) = dilation
+    let n = dx.batch, h = dx.height, w = dx.width
+    let columns = n * oh * ow
+    let src = UncheckedSendable(col)
+    let dst = UncheckedSendable(dx.pointer)
+    // Each channel's taps write only to that channel, so channels split cleanly over workers.
+    Parallel.forRanges(inChannels) { channels in
+      for c in channels {
+        for ky in 0..<kh {
+          for kx in 0..<kw {
+            var inp = src.value + ((c * kh + ky) * kw + kx) * columns
+            for s in 0..<n {
+              let plane = dst.value + (c * n + s) * h * w
+              for oy in 0..<oh {
+                let iy = oy * sh - ph + ky * dh
+                if iy >= 0 && iy < h {
+                  let line = plane + iy * w
+                  let x0 = kx * dw - pw
+                  if sw == 1 {
+                    let lo = Swift.max(0, -x0), hi = Swift.min(ow, w - x0)
+                    if hi > lo {
+                      let target = line + x0
+                      for ox in lo..<hi { target[ox] += inp[ox] }
+                    }
+                  } else {
+                    for ox in 0..<ow {
+                      let ix = ox * sw + x0
+                      if ix >= 0 && ix < w { line[ix] += inp[ox] }
+                    }
+                  }
+                }
+                inp += ow
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

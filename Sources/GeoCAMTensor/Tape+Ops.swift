@@ -1,0 +1,96 @@
+/// Traced versions of the ops: each computes the forward value and records its pullback.
+extension Tape {
+  /// Convolution.
+  public func conv2d(_ x: Traced, _ conv: Conv2d) -> Traced {
+    let y = conv.forward(x.value)
+    let h = x.value.height, w = x.value.width
+    return record(y, inputs: [x]) { g, _ in [conv.inputGradient(g, height: h, width: w)] }
+  }
+
+  /// Per-channel affine map (batch norm in inference mode).
+  public func affine(_ x: Traced, _ op: ChannelAffine) -> Traced {
+    record(op.forward(x.value), inputs: [x]) { g, _ in [op.inputGradient(g)] }
+  }
+
+  /// Rectifier; its pullback follows the rule passed to `gradients`.
+  public func relu(_ x: Traced) -> Traced {
+    let y = ReLU.forward(x.value)
+    guard isRecording else { return record(y, inputs: [x]) { _, _ in [] } }
+    return record(y, inputs: [x]) { g, rule in [ReLU.inputGradient(g, output: y, rule: rule)] }
+  }
+
+  /// Max pooling.
+  public func maxPool(_ x: Traced, _ op: MaxPool2d) -> Traced {
+    let (y, indices) = op.forward(x.value)
+    return record(y, inputs: [x]) { g, _ in [op.inputGradient(g, indices: indices)] }
+  }
+
+  /// Sum of two tensors of one shape.
+  public func add(_ a: Traced, _ b: Traced) -> Traced {
+    record(Elementwise.add(a.value, b.value), inputs: [a, b]) { g, _ in [g, g] }
+  }
+
+  /// Nearest-neighbour upsampling by an integer factor.
+  public func upsampleNearest(_ x: Traced, factor: Int) -> Traced {
+    record(Upsample.nearest(x.value, factor: factor), inputs: [x]) { g, _ in
+      [Upsample.nearestInputGradient(g, factor: factor)]
+    }
+  }
+
+  /// Bilinear resampling to a size.
+  public func upsampleBilinear(_ x: Traced, height: Int, width: Int, alignCorners: Bool) -> Traced {
+    let h = x.value.height, w = x.value.width
+    let y = Upsample.bilinear(x.value, height: height, width: width, alignCorners: alignCorners)
+    return record(y, inputs: [x]) { g, _ in
+      [Upsample.bilinearInputGradient(g, height: h, width: w, alignCorners: alignCorners)]
+    }
+  }
+
+  /// Group normalisation.
+  public func groupNorm(_ x: Traced, _ op: GroupNorm) -> Traced {
+    let (y, stats) = op.forward(x.value)
+    let input = x.value
+    return record(y, inputs: [x]) { g, _ in [op.inputGradient(g, input: input, statistics: stats)] }
+  }
+
+  /// Fully connected layer.
+  public func linear(_ x: Traced, _ op: Linear) -> Traced {
+    record(op.forward(x.value), inputs: [x]) { g, _ in [op.inputGradient(g)] }
+  }
+
+  /// Global average pooling.
+  public func globalAveragePool(_ x: Traced) -> Traced {
+    let h = x.value.height, w = x.value.width
+    return record(GlobalAveragePool.forward(x.value), inputs: [x]) { g, _ in
+      [GlobalAveragePool.inputGradient(g, height: h, width: w)]
+    }
+  }
+
+  /// Sum of several tensors of one shape (smp FPN's `add` merge).
+  public func sum(_ xs: [Traced]) -> Traced {
+    precondition(!xs.isEmpty, "sum of nothing")
+    var acc = xs[0].value.copy()
+    for x in xs.dropFirst() { acc = Elementwise.add(acc, x.value) }
+    return record(acc, inputs: xs) { g, _ in Array(repeating: g, count: xs.count) }
+  }
+
+  /// Channel concatenation (smp FPN's `cat` merge); batch and size must agree.
+  public func concatChannels(_ xs: [Traced]) -> Traced {
+    let first = xs[0].value
+    let total = xs.reduce(0) { $0 + $1.value.channels }
+    let y = Tensor(channels: total, batch: first.batch, height: first.height, width: first.width)
+    var offset = 0
+    for x in xs {
+      (y.pointer + offset).update(from: x.value.pointer, count: x.value.count)
+      offset += x.value.count
+    }
+    let sizes = xs.map(\.value.channels)
+    return record(y, inputs: xs) { g, _ in
+      var start = 0
+      return sizes.map { c in
+        defer { start += c }
+        return g.channelSlice(start..<(start + c))
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/// A tensor produced during a traced forward pass, with its position on the tape.
+public struct Traced: @unchecked Sendable {
+  /// Position on the tape (`-1` when the tape is not recording).
+  public let id: Int
+  /// The forward value.
+  public let value: Tensor
+}
+
+/// Records a forward pass so gradients of any outputs can be pulled back to any recorded
+/// tensors, for several cotangent seeds at once.
+///
+/// Weights are frozen: only gradients with respect to activations and inputs exist. A forward
+/// with batch 1 can be pulled back with K seeds (one per class): every pullback broadcasts what
+/// it kept from the forward pass over the seeds, so the forward runs once per tile.
+public final class Tape {
+  /// Whether ops record pullbacks (false for plain inference, which then keeps nothing alive).
+  public let isRecording: Bool
+
+  /// Maps the gradient of a node's output to the gradients of its inputs.
+  public typealias Pullback = (_ gradient: Tensor, _ rule: ReLURule) -> [Tensor?]
+
+  private struct Node {
+    let output: Int
+    let inputs: [Int]
+    let pullback: Pullback
+  }
+
+  private var nodes: [Node] = []
+  private var nextID = 0
+
+  /// Creates an empty tape.
+  public init(recording: Bool = true) { isRecording = recording }
+
+  /// Number of recorded ops.
+  public var count: Int { nodes.count }
+
+  /// Registers an input (a leaf whose gradient may be requested).
+  public func input(_ tensor: Tensor) -> Traced {
+    guard isRecording else { return Traced(id: -1, value: tensor) }
+    defer { nextID += 1 }
+    return Traced(id: nextID, value: tensor)
+  }
+
+  /// Records an op's output and its pullback.
+  public func record(_ output: Tensor, inputs: [Traced], pullback: @escaping Pullback) -> Traced {
+    guard isRecording else { return Traced(id: -1, value: output) }
+    let id = nextID
+    nextID += 1
+    nodes.append(Node(output: id, inputs: inputs.map(\.id), pullback: pullback))
+    return Traced(id: id, value: output)
+  }
+
+  /// Pulls cotangents back through the tape.
+  ///
+  /// - Parameters:
+  ///   - seeds: outputs with their cotangents; all cotangents share one batch size K.
+  ///   - targets: recorded tensors whose gradients are wanted.
+  ///   - rule: how ReLUs pass gradients (standard or guided).
+  /// - Returns: one gradient per target (`[C][K][H][W]`), `nil` where no seed reaches it.
+  ///
+  /// Only the part of the tape after the earliest target is replayed, and intermediate
+  /// gradients are released as soon as they are consumed.
+  public func gradients(seeds: [(of: Traced, cotangent: Tensor)], wrt targets: [Traced], rule: ReLURule = .standard)
+    -> [Tensor?]
+  {
+    precondition(isRecording, "gradients need a recording tape")
+    var grads: [Int: Tensor] = [:]
+    for (of, cotangent) in seeds {
+      precondition(of.id >= 0, "seed is not on the tape")
+      if let existing = grads[of.id] { Elementwise.accumulate(existing, cotangent) } else { grads[of.id] = cotangent.copy() }
+    }
+    let wanted = Set(targets.map(\.id))
+    let earliest = targets.map(\.id).min() ?? Int.max
+    for node in nodes.reversed() {
+      if node.output <= earliest { break }
+      guard let g = grads[node.output] else { continue }
+      let keepOutput = wanted.contains(node.output)
+      if !keepOutput { grads[node.output] = nil }
+      let inputGrads = node.pullback(g, rule)
+      // Pass-through pullbacks (add, sum) hand the same buffer to several inputs; a buffer
+      // stored twice would be corrupted by the next accumulation, so only its first
+      // owner may keep it (and none, if the output's own gradient is kept).
+      var handedOut = keepOutput
+      for (input, ig) in zip(node.inputs, inputGrads) {
+        guard input >= 0, let ig else { continue }
+        if let existing = grads[input] {
+          Elementwise.accumulate(existing, ig)
+        } else if ig.buffer === g.buffer {
+          grads[input] = handedOut ? ig.copy() : ig
+          handedOut = true
+        } else {
+          grads[input] = ig
+        }
+      }
+    }
+    return targets.map { grads[$0.id] }
+  }
+}

@@ -1,0 +1,128 @@
+/// Spatial resampling with ATen's index and weight arithmetic (nearest with an integer scale
+/// factor; bilinear with `align_corners` true or false), and the adjoint of each.
+public enum Upsample {
+  /// Nearest-neighbour upsampling by an integer factor: `out[y][x] = in[y/f][x/f]`.
+  public static func nearest(_ x: Tensor, factor f: Int) -> Tensor {
+    Parallel.configure()
+    let oh = x.height * f, ow = x.width * f
+    let y = Tensor(channels: x.channels, batch: x.batch, height: oh, width: ow)
+    let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)
+    let h = x.height, w = x.width
+    Parallel.forRanges(x.channels * x.batch) { r in
+      for plane in r {
+        let inp = src.value + plane * h * w, out = dst.value + plane * oh * ow
+        for oy in 0..<oh {
+          let line = inp + (oy / f) * w, o = out + oy * ow
+          for ox in 0..<ow { o[ox] = line[ox / f] }
+        }
+      }
+    }
+    return y
+  }
+
+  /// Adjoint of `nearest`: each input pixel receives the sum of its `f×f` block.
+  public static func nearestInputGradient(_ dy: Tensor, factor f: Int) -> Tensor {
+    Parallel.configure()
+    let h = dy.height / f, w = dy.width / f
+    let dx = Tensor(channels: dy.channels, batch: dy.batch, height: h, width: w)
+    let src = UncheckedSendable(dy.pointer), dst = UncheckedSendable(dx.pointer)
+    let oh = dy.height, ow = dy.width
+    Parallel.forRanges(dy.channels * dy.batch) { r in
+      for plane in r {
+        let g = src.value + plane * oh * ow, d = dst.value + plane * h * w
+        for oy in 0..<oh {
+          let line = d + (oy / f) * w, gl = g + oy * ow
+          for ox in 0..<ow { line[ox / f] += gl[ox] }
+        }
+      }
+    }
+    return dx
+  }
+
+  /// Per-axis source indices and weights of bilinear interpolation.
+  struct LinearAxis {
+    var i0: [Int], i1: [Int], w0: [Float], w1: [Float]
+
+    /// ATen `compute_indices_weights_linear` for one axis, arithmetic in Float as ATen's
+    /// opmath for float tensors.
+    init(input: Int, output: Int, alignCorners: Bool) {
+      i0 = [Int](repeating: 0, count: output)
+      i1 = i0
+      w0 = [Float](repeating: 0, count: output)
+      w1 = w0
+      let scale: Float =
+        alignCorners
+        ? (output > 1 ? Float(input - 1) / Float(output - 1) : 0)
+        : Float(input) / Float(output)
+      for d in 0..<output {
+        let src: Float = alignCorners ? scale * Float(d) : Swift.max(scale * (Float(d) + 0.5) - 0.5, 0)
+        let lo = Int(src)
+        let lambda = Swift.min(Swift.max(src - Float(lo), 0), 1)
+        i0[d] = Swift.min(lo, input - 1)
+        i1[d] = Swift.min(lo + 1, input - 1)
+        w1[d] = lambda
+        w0[d] = 1 - lambda
+      }
+    }
+  }
+
+  /// Bilinear resampling to `height × width`.
+  public static func bilinear(_ x: Tensor, height oh: Int, width ow: Int, alignCorners: Bool) -> Tensor {
+    Parallel.configure()
+    let ay = LinearAxis(input: x.height, output: oh, alignCorners: alignCorners)
+    let ax = LinearAxis(input: x.width, output: ow, alignCorners: alignCorners)
+    let y = Tensor(channels: x.channels, batch: x.batch, height: oh, width: ow)
+    let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)
+    let axes = UncheckedSendable((ay, ax))
+    let h = x.height, w = x.width
+    Parallel.forRanges(x.channels * x.batch) { r in
+      let (ay, ax) = axes.value
+      for plane in r {
+        let inp = src.value + plane * h * w, out = dst.value + plane * oh * ow
+        for oy in 0..<oh {
+          let r0 = inp + ay.i0[oy] * w, r1 = inp + ay.i1[oy] * w
+          let h0 = ay.w0[oy], h1 = ay.w1[oy]
+          let o = out + oy * ow
+          for ox in 0..<ow {
+            let c0 = ax.i0[ox], c1 = ax.i1[ox], l0 = ax.w0[ox], l1 = ax.w1[ox]
+            o[ox] = h0 * (l0 * r0[c0] + l1 * r0[c1]) + h1 * (l0 * r1[c0] + l1 * r1[c1])
+          }
+        }
+      }
+    }
+    return y
+  }
+
+  /// Adjoint of `bilinear`: scatters each output gradient to its four sources.
+  public static func bilinearInputGradient(
+    _ dy: Tensor, height h: Int, width w: Int, alignCorners: Bool
+  ) -> Tensor {
+    Parallel.configure()
+    let oh = dy.height, ow = dy.width
+    let ay = LinearAxis(input: h, output: oh, alignCorners: alignCorners)
+    let ax = LinearAxis(input: w, output: ow, alignCorners: alignCorners)
+    let dx = Tensor(channels: dy.channels, batch: dy.batch, height: h, width: w)
+    let src = UncheckedSendable(dy.pointer), dst = UncheckedSendable(dx.pointer)
+    let axes = UncheckedSendable((ay, ax))
+    Parallel.forRanges(dy.channels * dy.batch) { r in
+      let (ay, ax) = axes.value
+      for plane in r {
+        let g = src.value + plane * oh * ow, d = dst.value + plane * h * w
+        for oy in 0..<oh {
+          let r0 = d + ay.i0[oy] * w, r1 = d + ay.i1[oy] * w
+          let h0 = ay.w0[oy], h1 = ay.w1[oy]
+          let gl = g + oy * ow
+          for ox in 0..<ow {
+            let v = gl[ox]
+            let c0 = ax.i0[ox], c1 = ax.i1[ox], l0 = ax.w0[ox], l1 = ax.w1[ox]
+            r0[c0] += h0 * l0 * v
+            r0[c1] += h0 * l1 * v
+            r1[c0] += h1 * l0 * v
+            r1[c1] += h1 * l1 * v
+          }
+        }
+      }
+    }
+    return dx
+  }
+}
