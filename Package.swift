@@ -23,6 +23,8 @@ let package = Package(
     .library(name: "GeoCAMModels", targets: ["GeoCAMModels"]),
     .library(name: "GeoCAMGeo", targets: ["GeoCAMGeo"]),
     .library(name: "GeoCAMImaging", targets: ["GeoCAMImaging"]),
+    .library(name: "GeoCAMPipeline", targets: ["GeoCAMPipeline"]),
+    .library(name: "GeoCAMExplain", targets: ["GeoCAMExplain"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -41,21 +43,29 @@ let package = Package(
     .target(
       name: "GeoCAMTensor", dependencies: ["COpenBLAS", "CFloatEnv"], swiftSettings: kernelFlags),
     /// torch.save zip / restricted unpickler / Lightning / safetensors → a state dict + metadata.
-    .target(name: "GeoCAMCheckpoint", swiftSettings: kernelFlags),
+    .target(name: "GeoCAMCheckpoint", exclude: ["README.md"], swiftSettings: kernelFlags),
     /// ResNet/ResNeXt encoders, smp FPN, classifiers; built from a state dict by key and shape.
     .target(
-      name: "GeoCAMModels", dependencies: ["GeoCAMTensor"],
+      name: "GeoCAMModels", dependencies: ["GeoCAMTensor", "GeoCAMCheckpoint"],
+      swiftSettings: kernelFlags),
+    /// Targets, the CAM family on one shared forward and batched backward, guided backprop,
+    /// perturbation methods, normalisation.
+    .target(
+      name: "GeoCAMExplain", dependencies: ["GeoCAMTensor", "GeoCAMModels", "GeoCAMImaging"],
       swiftSettings: kernelFlags),
     /// GDAL rasters: windows, tile grids, GeoTIFF/COG layer writers.
     .target(name: "GeoCAMGeo", dependencies: ["CGDAL"], swiftSettings: kernelFlags),
     /// PNG via libpng, colour maps, overlays, resizing.
     .target(name: "GeoCAMImaging", dependencies: ["CPNG"], swiftSettings: kernelFlags),
+    /// City-scale runs: tiling, blending into scene layers, resume, shards and merge.
+    .target(
+      name: "GeoCAMPipeline", dependencies: ["GeoCAMGeo", "GeoCAMImaging"], swiftSettings: kernelFlags),
 
     // MARK: - Command-line tool
     .executableTarget(
       name: "GeoCAMCLI",
       dependencies: [
-        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging",
+        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMPipeline", "GeoCAMExplain",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: kernelFlags),
@@ -67,5 +77,8 @@ let package = Package(
       name: "GeoCAMModelsTests", dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint"]),
     .testTarget(name: "GeoCAMGeoTests", dependencies: ["GeoCAMGeo", "CGDAL"]),
     .testTarget(name: "GeoCAMImagingTests", dependencies: ["GeoCAMImaging"]),
+    .testTarget(
+      name: "GeoCAMExplainTests", dependencies: ["GeoCAMExplain", "GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint"]),
+    .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "CGDAL"]),
   ]
 )

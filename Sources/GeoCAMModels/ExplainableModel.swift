@@ -17,6 +17,8 @@ public struct ModelOutput {
   public let pixels: Traced
   /// Module outputs requested by path.
   public let taps: [String: Traced]
+  /// Per-module wall times, when the pass was profiled.
+  public var timings: [(path: String, seconds: Double)] = []
 }
 
 /// A network GeoCAM can run and explain: every module output is addressable by its PyTorch path.
@@ -35,12 +37,21 @@ public protocol ExplainableModel {
   func validate(height: Int, width: Int) throws
   /// Runs the network on pixels `[3][N][H][W]` (already in the model's channel order, on the
   /// scale `preprocessing` expects), recording on `tape` and keeping `taps`.
-  func forward(pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>) throws -> ModelOutput
+  func forward(
+    pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>, options: ForwardOptions
+  ) throws -> ModelOutput
   /// Multiply-accumulates of one forward pass on an `h × w` input.
   func forwardMACs(height: Int, width: Int) -> Int
 }
 
 extension ExplainableModel {
+  /// Runs the network with default options (unfolded batch norms, no profiling).
+  public func forward(pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>) throws
+    -> ModelOutput
+  {
+    try forward(pixels: pixels, preprocessing: preprocessing, tape: tape, taps: taps, options: ForwardOptions())
+  }
+
   /// Throws `unknownLayer` unless `path` is one of `layerPaths`.
   public func checkLayer(_ path: String) throws {
     guard layerPaths.contains(path) else { throw ModelError.unknownLayer(path, available: layerPaths) }

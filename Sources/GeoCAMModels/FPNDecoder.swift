@@ -102,13 +102,12 @@ public struct FPNDecoder {
         if unit.upsample {
           h = tape.upsampleBilinear(h, height: h.value.height * 2, width: h.value.width * 2, alignCorners: true)
         }
-        ctx.tap(base, h)
+        h = ctx.tap(base, h)
       }
       branches.append(ctx.tap("decoder.seg_blocks.\(i)", h))
     }
-    let merged = merge == .add ? tape.sum(branches) : tape.concatChannels(branches)
-    ctx.tap("decoder.merge", merged)
-    ctx.tap("decoder.dropout", merged)
+    var merged = ctx.tap("decoder.merge", merge == .add ? tape.sum(branches) : tape.concatChannels(branches))
+    merged = ctx.tap("decoder.dropout", merged)
     return ctx.tap("decoder", merged)
   }
 

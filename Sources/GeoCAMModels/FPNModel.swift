@@ -40,17 +40,19 @@ public struct FPNModel: ExplainableModel {
     ["input"] + encoder.paths + decoder.paths + ["segmentation_head.0", "segmentation_head"]
   }
 
-  public func forward(pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>) throws -> ModelOutput {
+  public func forward(
+    pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>, options: ForwardOptions
+  ) throws -> ModelOutput {
     try validate(height: pixels.height, width: pixels.width)
     guard pixels.channels == 3 else { throw ModelError.badInput("expected 3 input channels, got \(pixels.channels)") }
-    let ctx = ForwardContext(tape: tape, requested: taps)
+    let ctx = ForwardContext(tape: tape, requested: options.profile ? nil : taps, options: options)
     let raw = tape.input(pixels)
     let x = ctx.tap("input", tape.affine(raw, preprocessing.affine))
     let features = encoder(x, ctx)
     let merged = decoder(features, ctx)
     let small = ctx.tap("segmentation_head.0", tape.conv2d(merged, head))
     let logits = tape.upsampleBilinear(small, height: pixels.height, width: pixels.width, alignCorners: true)
-    return ModelOutput(logits: ctx.tap("segmentation_head", logits), pixels: raw, taps: ctx.taps)
+    return ModelOutput(logits: ctx.tap("segmentation_head", logits), pixels: raw, taps: ctx.taps, timings: ctx.timings)
   }
 
   public func forwardMACs(height h: Int, width w: Int) -> Int {

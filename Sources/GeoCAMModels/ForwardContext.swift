@@ -1,4 +1,19 @@
+import Dispatch
 import GeoCAMTensor
+
+/// Switches that change how a forward pass runs, not what it computes.
+public struct ForwardOptions: Sendable {
+  /// Fold each batch norm into its convolution (faster; rounds differently from PyTorch).
+  public var foldBatchNorm: Bool
+  /// Record the wall time between consecutive module outputs.
+  public var profile: Bool
+
+  /// Creates options (both off by default).
+  public init(foldBatchNorm: Bool = false, profile: Bool = false) {
+    self.foldBatchNorm = foldBatchNorm
+    self.profile = profile
+  }
+}
 
 /// What one forward pass records: the tape and the module outputs ("taps") asked for by path.
 public final class ForwardContext {
@@ -11,22 +26,39 @@ public final class ForwardContext {
 
   /// Whether conv + batch-norm pairs run as one folded convolution (faster, but rounds
   /// differently from PyTorch, which runs them as two modules).
-  public let foldBatchNorm: Bool
+  public var foldBatchNorm: Bool { options.foldBatchNorm }
+  /// How the pass runs.
+  public let options: ForwardOptions
+  /// Seconds spent since the previous module output, per module output (when profiling).
+  public private(set) var timings: [(path: String, seconds: Double)] = []
+  private var lastTick = DispatchTime.now().uptimeNanoseconds
 
   /// Creates a context; `requested == nil` keeps every module output.
-  public init(tape: Tape, requested: Set<String>? = [], foldBatchNorm: Bool = false) {
+  public init(tape: Tape, requested: Set<String>? = [], options: ForwardOptions = ForwardOptions()) {
     self.tape = tape
     self.requested = requested
-    self.foldBatchNorm = foldBatchNorm
+    self.options = options
   }
 
   /// Whether the output at `path` is wanted.
   public func wants(_ path: String) -> Bool { requested.map { $0.contains(path) } ?? true }
 
-  /// Records a module output.
+  /// Replaces a module's output (perturbation methods ablate channels this way); the
+  /// replacement may carry a larger batch, which later ops broadcast against batch-1 branches.
+  public var override: ((_ path: String, _ value: Traced) -> Traced?)?
+
+  /// Records a module output and returns it (or its override): callers continue from the
+  /// returned value.
   @discardableResult
   public func tap(_ path: String, _ value: Traced) -> Traced {
+    var value = value
+    if let override, let replaced = override(path, value) { value = replaced }
     if wants(path) { taps[path] = value }
+    if options.profile {
+      let now = DispatchTime.now().uptimeNanoseconds
+      timings.append((path, Double(now - lastTick) / 1e9))
+      lastTick = now
+    }
     return value
   }
 }

@@ -1,0 +1,122 @@
+import ArgumentParser
+import COpenBLAS
+import Foundation
+import GeoCAMModels
+import GeoCAMTensor
+
+extension GeoCAM {
+  /// `geocam bench`: forward and explanation-backward speed per tile, with GFLOP/s and where
+  /// the time goes.
+  struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Measure seconds per tile and GFLOP/s of the forward pass and of the batched backward.")
+
+    @Option(name: .long, help: "Checkpoint to time (default: synthetic FPN weights of --encoder).")
+    var checkpoint: String?
+
+    @Option(name: .long, help: "Encoder of the synthetic FPN when no checkpoint is given.")
+    var encoder = "resnext50_32x4d"
+
+    @Option(name: .long, help: "Tile size (a multiple of 32).")
+    var tile = 320
+
+    @Option(name: .long, help: "Timed repetitions (the best is reported, after one warm-up).")
+    var iterations = 3
+
+    @Option(name: .long, help: "Classes in the batched backward (the explain workload).")
+    var classes = 3
+
+    @Flag(name: .long, help: "Fold batch norms into convolutions (faster; rounds differently from PyTorch).")
+    var foldBN = false
+
+    @Flag(name: .long, help: "Skip the per-layer breakdown.")
+    var noLayers = false
+
+    func validate() throws {
+      if tile <= 0 || tile % 32 != 0 { throw ValidationError("--tile must be a positive multiple of 32") }
+      if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
+    }
+
+    func run() throws {
+      Parallel.configure()
+      let model: any ExplainableModel
+      let pre: Preprocessing
+      if let checkpoint {
+        let b = try ModelBundle.load(path: checkpoint)
+        (model, pre) = (b.model, b.preprocessing)
+      } else {
+        model = try FPNModel(try SyntheticWeights.fpn(encoder: encoder, classes: 4))
+        pre = Preprocessing(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], pixelRange: 255)
+      }
+      let a = model.architecture
+      let corename = openblas_get_corename().map { String(cString: $0) } ?? "?"
+      print("model      \(a.name) + \(a.encoder), \(a.classes) classes")
+      print("machine    \(Parallel.workers) workers, OpenBLAS \(corename) single-threaded per worker, FTZ/DAZ \(Parallel.flushesDenormals ? "on" : "off")")
+      let size = model.task == .segmentation ? tile : 224
+      let pixels = Tensor(channels: 3, batch: 1, height: size, width: size)
+      var rng: UInt32 = 12345
+      for i in 0..<pixels.count {
+        rng = rng &* 1_664_525 &+ 1_013_904_223
+        pixels.pointer[i] = Float(rng >> 24)
+      }
+      let options = ForwardOptions(foldBatchNorm: foldBN)
+      let flops = 2 * Double(model.forwardMACs(height: size, width: size))
+
+      // Forward only.
+      var best = Double.infinity
+      for i in 0...iterations {
+        let t0 = Date()
+        _ = try model.forward(pixels: pixels, preprocessing: pre, tape: Tape(recording: false), taps: [], options: options)
+        if i > 0 { best = min(best, Date().timeIntervalSince(t0)) }
+      }
+      print(String(format: "forward    %.3f s per %d×%d tile, %.1f GFLOP, %.1f GFLOP/s", best, size, size, flops / 1e9, flops / best / 1e9))
+
+      // Explain workload: one recorded forward, one batched backward for `classes` class-mean
+      // targets to the default layer, one guided backward to the pixels.
+      let k = min(classes, model.classCount)
+      var bestExplain = Double.infinity
+      for i in 0...min(iterations, 2) {
+        let t0 = Date()
+        let tape = Tape()
+        let out = try model.forward(pixels: pixels, preprocessing: pre, tape: tape, taps: [model.defaultLayer], options: options)
+        let logits = out.logits.value
+        let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
+        for j in 0..<k {
+          seeds.plane(model.classCount - k + j, j).update(repeating: 1 / Float(logits.planeSize), count: logits.planeSize)
+        }
+        if let layer = out.taps[model.defaultLayer] {
+          _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [layer])
+        }
+        _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [out.pixels], rule: .guided)
+        if i > 0 { bestExplain = min(bestExplain, Date().timeIntervalSince(t0)) }
+      }
+      print(String(format: "explain    %.3f s per tile: forward + backward to %@ + guided backward to pixels, %d classes batched", bestExplain, model.defaultLayer as NSString, k))
+
+      guard !noLayers else { return }
+      let profiled = try model.forward(
+        pixels: pixels, preprocessing: pre, tape: Tape(recording: false), taps: [],
+        options: ForwardOptions(foldBatchNorm: foldBN, profile: true))
+      var groups: [(String, Double)] = []
+      for (path, seconds) in profiled.timings {
+        let key = Bench.group(path)
+        if let i = groups.firstIndex(where: { $0.0 == key }) { groups[i].1 += seconds } else { groups.append((key, seconds)) }
+      }
+      let total = groups.reduce(0) { $0 + $1.1 }
+      print("where the forward time goes:")
+      for (key, s) in groups {
+        print("  " + key.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.1f ms  %5.1f%%", s * 1000, 100 * s / total))
+      }
+    }
+
+    /// Coarse layer groups for the breakdown (`encoder.layer2`, `decoder.seg_blocks`, …).
+    static func group(_ path: String) -> String {
+      let parts = path.split(separator: ".").map(String.init)
+      if parts.first == "encoder", parts.count > 1, parts[1].hasPrefix("layer") { return "encoder.\(parts[1])" }
+      if parts.first == "encoder" { return "encoder.stem" }
+      if parts.first == "decoder", parts.count > 1, parts[1] == "seg_blocks", parts.count > 2 { return "decoder.seg_blocks.\(parts[2])" }
+      if parts.first == "decoder" { return "decoder.pyramid" }
+      if parts.first?.hasPrefix("layer") == true { return parts[0] }
+      return parts.first ?? path
+    }
+  }
+}

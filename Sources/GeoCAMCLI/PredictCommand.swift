@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import GeoCAMGeo
+import GeoCAMImaging
+import GeoCAMModels
+import GeoCAMTensor
+
+extension GeoCAM {
+  /// `geocam predict INPUT --checkpoint CKPT [--raw-dir DIR]`: logits per tile.
+  struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Run the model on an image or raster (tiles of 320 without overlap) and write raw logits.")
+
+    @Argument(help: "Image or raster readable by GDAL (GeoTIFF, PNG, JPEG, VRT, …).")
+    var input: String
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "Write DIR/x<X>_y<Y>/logits.npy per tile (float32; [classes,H,W] or [classes]).")
+    var rawDir: String?
+
+    @Option(name: .long, help: "Tile size in pixels for segmentation models (a multiple of 32).")
+    var tile = 320
+
+    @Option(name: .long, parsing: .singleValue, help: "Bands to read, 1-based, in the model's channel order (default 1,2,3).")
+    var bands: [String] = ["1,2,3"]
+
+    @Option(name: .long, help: "Classifier resizing: 'direct' (bilinear to 224×224, the seed's Resize) or 'center-crop' (short side 256, centre crop 224).")
+    var resize: ClassifierResize = .direct
+
+    @Flag(name: .long, help: "Print no per-tile lines.")
+    var quiet = false
+
+    func validate() throws {
+      if tile <= 0 || tile % 32 != 0 { throw ValidationError("--tile must be a positive multiple of 32") }
+    }
+
+    func run() throws {
+      let bundle = try model.load()
+      let bandList = try parseBands(bands)
+      let raster = try GeoRaster(path: input)
+      let started = Date()
+      switch bundle.model.task {
+      case .segmentation:
+        let grid = try TileGrid(width: raster.width, height: raster.height, tileSize: tile, overlap: 0)
+        for t in grid.tiles {
+          let window = try raster.readWindow(x: t.x, y: t.y, width: tile, height: tile, bands: bandList)
+          let pixels = TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel)
+          let out = try bundle.model.forward(
+            pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
+          try writeLogits(out.logits.value, shape: [bundle.model.classCount, tile, tile], x: t.x, y: t.y)
+          if !quiet { print("tile x\(t.x)_y\(t.y): \(ClassShares.describe(out.logits.value, names: bundle.classNames))") }
+        }
+        print(String(format: "%d tiles in %.2f s", grid.count, Date().timeIntervalSince(started)))
+      case .classification:
+        let window = try raster.readWindow(x: 0, y: 0, width: raster.width, height: raster.height, bands: bandList)
+        let pixels = try resize.apply(TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel))
+        let out = try bundle.model.forward(
+          pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
+        try writeLogits(out.logits.value, shape: [bundle.model.classCount], x: 0, y: 0)
+        let logits = out.logits.value.values
+        let top = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5)
+        for k in top { print(String(format: "%6d  %-24@  %.4f", k, bundle.classNames[k] as NSString, logits[k])) }
+      }
+    }
+
+    func writeLogits(_ logits: Tensor, shape: [Int], x: Int, y: Int) throws {
+      guard let rawDir else { return }
+      let dir = URL(fileURLWithPath: rawDir).appendingPathComponent("x\(x)_y\(y)")
+      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+      try NPYFile.write(logits.values, shape: shape, to: dir.appendingPathComponent("logits.npy"))
+    }
+  }
+}
+
+/// Parses `--bands` values like `1,2,3` or `3 2 1`.
+func parseBands(_ specs: [String]) throws -> [Int] {
+  let values = specs.flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " }) }
+  let bands = try values.map { s -> Int in
+    guard let b = Int(s), b >= 1 else { throw ValidationError("--bands: '\(s)' is not a 1-based band number") }
+    return b
+  }
+  guard bands.count == 3 else { throw ValidationError("--bands needs 3 bands (the model takes RGB), got \(bands.count)") }
+  return bands
+}
+
+/// How classifier inputs are brought to 224×224.
+enum ClassifierResize: String, ExpressibleByArgument, CaseIterable {
+  case direct
+  case centerCrop = "center-crop"
+
+  func apply(_ t: Tensor) throws -> Tensor {
+    switch self {
+    case .direct:
+      return t.height == 224 && t.width == 224 ? t : try resize(t, height: 224, width: 224)
+    case .centerCrop:
+      let scale = 256 / Double(min(t.height, t.width))
+      let h = max(224, Int((Double(t.height) * scale).rounded())), w = max(224, Int((Double(t.width) * scale).rounded()))
+      let r = try resize(t, height: h, width: w)
+      let y0 = (h - 224) / 2, x0 = (w - 224) / 2
+      let out = Tensor(channels: t.channels, batch: 1, height: 224, width: 224)
+      for c in 0..<t.channels { for y in 0..<224 { for x in 0..<224 { out[c, 0, y, x] = r[c, 0, y0 + y, x0 + x] } } }
+      return out
+    }
+  }
+
+  private func resize(_ t: Tensor, height: Int, width: Int) throws -> Tensor {
+    var values: [Float] = []
+    for c in 0..<t.channels {
+      let plane = Array(UnsafeBufferPointer(start: t.plane(c, 0), count: t.planeSize))
+      values += try Resize.bilinear(plane, height: t.height, width: t.width, toHeight: height, toWidth: width)
+    }
+    return Tensor(channels: t.channels, batch: 1, height: height, width: width, values: values)
+  }
+}
+
+/// Turns raster windows into network inputs.
+enum TileInput {
+  /// Band-sequential pixels as `[3][1][H][W]`; invalid pixels get `fill` (the normalisation
+  /// mean, so they enter the network as 0).
+  static func tensor(_ w: RasterWindow, fill: [Float]) -> Tensor {
+    let plane = w.width * w.height
+    let t = Tensor(channels: w.bands.count, batch: 1, height: w.height, width: w.width, values: w.data)
+    for c in 0..<w.bands.count {
+      let p = t.plane(c, 0)
+      for i in 0..<plane where w.mask[i] == 0 { p[i] = fill[c] }
+    }
+    return t
+  }
+}
+
+/// Per-class pixel shares of an argmax map, for progress lines.
+enum ClassShares {
+  static func describe(_ logits: Tensor, names: [String]) -> String {
+    let plane = logits.planeSize
+    var counts = [Int](repeating: 0, count: logits.channels)
+    for i in 0..<plane {
+      var best = 0
+      for c in 1..<logits.channels where logits.pointer[c * plane + i] > logits.pointer[best * plane + i] { best = c }
+      counts[best] += 1
+    }
+    return zip(names, counts).map { String(format: "%@ %.1f%%", $0 as NSString, 100 * Double($1) / Double(plane)) }
+      .joined(separator: ", ")
+  }
+}

@@ -1,0 +1,20 @@
+/// An error from GeoCAMGeo: what it concerns (usually a file path) and the problem, on one line.
+public struct GeoError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The file (or object, such as "tile grid") the problem concerns.
+  public let subject: String
+  /// What went wrong, including GDAL's own message where there was one.
+  public let problem: String
+
+  /// Creates an error about `subject`.
+  public init(_ subject: String, _ problem: String) {
+    self.subject = subject
+    self.problem = problem
+  }
+
+  /// `subject: problem`, on one line.
+  public var description: String {
+    let line = "\(subject): \(problem)"
+    // GDAL messages sometimes carry newlines; keep the error one line.
+    return line.split(whereSeparator: \.isNewline).joined(separator: " ")
+  }
+}

@@ -1,0 +1,16 @@
+/// An error from GeoCAMImaging: what it concerns (a file path or an operation) and the problem.
+public struct ImagingError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// The file or operation the problem concerns.
+  public let subject: String
+  /// What went wrong (libpng's message where there was one).
+  public let problem: String
+
+  /// Creates an error about `subject`.
+  public init(_ subject: String, _ problem: String) {
+    self.subject = subject
+    self.problem = problem
+  }
+
+  /// `subject: problem`, on one line.
+  public var description: String { "\(subject): \(problem)" }
+}

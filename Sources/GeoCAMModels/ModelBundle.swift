@@ -1,0 +1,58 @@
+import GeoCAMCheckpoint
+
+/// A checkpoint opened as a runnable model: the network built from its keys and shapes, the
+/// preprocessing and class names from its metadata (with overrides applied).
+public struct ModelBundle {
+  /// The opened checkpoint (format, metadata with sources, Lightning facts, unused keys).
+  public let checkpoint: LoadedCheckpoint
+  /// The network.
+  public let model: any ExplainableModel
+  /// Pixel normalisation.
+  public let preprocessing: Preprocessing
+  /// Metadata after defaults and overrides, with where each value came from.
+  public let metadata: ModelMetadata
+  /// One name per class (`class_0`… when the checkpoint names none).
+  public let classNames: [String]
+
+  /// Opens `path` and builds its model. `overrides` (e.g. from CLI flags) win over the file.
+  public static func load(path: String, overrides: ModelMetadata? = nil) throws -> ModelBundle {
+    let checkpoint = try CheckpointLoader.load(path: path)
+    let model: any ExplainableModel
+    do {
+      model = try ModelLoader.load(checkpoint.stateDict)
+    } catch let error as ModelError {
+      throw BundleError(description: "\(path.split(separator: "/").last.map(String.init) ?? path): \(error)")
+    }
+    var metadata = checkpoint.metadata
+    if let overrides { metadata = metadata.applying(overrides: overrides) }
+    let preprocessing = Preprocessing(metadata: metadata, task: model.task)
+    var names = metadata.classNames ?? []
+    if names.count != model.classCount {
+      names = (0..<model.classCount).map { "class_\($0)" }
+    }
+    return ModelBundle(
+      checkpoint: checkpoint, model: model, preprocessing: preprocessing, metadata: metadata, classNames: names)
+  }
+
+  /// Resolves class arguments given by index or by name.
+  public func classIndices(_ specs: [String]) throws -> [Int] {
+    try specs.map { spec in
+      if let i = Int(spec) {
+        guard i >= 0 && i < model.classCount else {
+          throw BundleError(description: "class \(i) is out of range 0..<\(model.classCount)")
+        }
+        return i
+      }
+      guard let i = classNames.firstIndex(of: spec) else {
+        throw BundleError(description: "unknown class '\(spec)'; classes: \(classNames.joined(separator: ", "))")
+      }
+      return i
+    }
+  }
+}
+
+/// A one-line error from opening a model.
+public struct BundleError: Error, CustomStringConvertible {
+  /// The message.
+  public let description: String
+}
