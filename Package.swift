@@ -71,14 +71,19 @@ let package = Package(
       swiftSettings: kernelFlags),
 
     // MARK: - Tests
+    /// Fixture readers and the weight formula shared by the numeric test targets.
+    .target(
+      name: "GeoCAMTestSupport", dependencies: ["GeoCAMModels", "GeoCAMTensor"], path: "Tests/GeoCAMTestSupport"),
     .testTarget(name: "GeoCAMTensorTests", dependencies: ["GeoCAMTensor"]),
     .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint"]),
     .testTarget(
-      name: "GeoCAMModelsTests", dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint"]),
+      name: "GeoCAMModelsTests",
+      dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMTestSupport"]),
     .testTarget(name: "GeoCAMGeoTests", dependencies: ["GeoCAMGeo", "CGDAL"]),
     .testTarget(name: "GeoCAMImagingTests", dependencies: ["GeoCAMImaging"]),
     .testTarget(
-      name: "GeoCAMExplainTests", dependencies: ["GeoCAMExplain", "GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint"]),
+      name: "GeoCAMExplainTests",
+      dependencies: ["GeoCAMExplain", "GeoCAMModels", "GeoCAMTensor", "GeoCAMTestSupport"]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "CGDAL"]),
   ]
 )

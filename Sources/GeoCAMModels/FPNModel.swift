@@ -10,7 +10,9 @@ public struct FPNModel: ExplainableModel {
 
   public var task: ModelTask { .segmentation }
   public var classCount: Int { head.outChannels }
-  public var defaultLayer: String { "encoder.layer4.\(encoder.layers[3].count - 1).conv3" }
+  /// The last convolution of the encoder's last block (`encoder.layer4.2.conv3` for
+  /// ResNeXt-50, `encoder.layer4.1.conv2` for ResNet-18), before its norm: the seed's target.
+  public var defaultLayer: String { encoder.lastConvPath }
 
   /// Builds the model from smp state-dict keys (`encoder.*`, `decoder.*`, `segmentation_head.0.*`).
   public init(_ w: WeightSource) throws {

@@ -7,11 +7,19 @@ public struct ForwardOptions: Sendable {
   public var foldBatchNorm: Bool
   /// Record the wall time between consecutive module outputs.
   public var profile: Bool
+  /// Replaces a module's output (perturbation methods ablate channels this way); the
+  /// replacement may carry a larger batch, which later ops broadcast against batch-1 branches.
+  /// Only module outputs that are taps of the pass can be replaced: request the path in `taps`.
+  public var override: (@Sendable (_ path: String, _ value: Traced) -> Traced?)?
 
-  /// Creates options (both off by default).
-  public init(foldBatchNorm: Bool = false, profile: Bool = false) {
+  /// Creates options (all off by default).
+  public init(
+    foldBatchNorm: Bool = false, profile: Bool = false,
+    override: (@Sendable (_ path: String, _ value: Traced) -> Traced?)? = nil
+  ) {
     self.foldBatchNorm = foldBatchNorm
     self.profile = profile
+    self.override = override
   }
 }
 
@@ -43,16 +51,12 @@ public final class ForwardContext {
   /// Whether the output at `path` is wanted.
   public func wants(_ path: String) -> Bool { requested.map { $0.contains(path) } ?? true }
 
-  /// Replaces a module's output (perturbation methods ablate channels this way); the
-  /// replacement may carry a larger batch, which later ops broadcast against batch-1 branches.
-  public var override: ((_ path: String, _ value: Traced) -> Traced?)?
-
   /// Records a module output and returns it (or its override): callers continue from the
   /// returned value.
   @discardableResult
   public func tap(_ path: String, _ value: Traced) -> Traced {
     var value = value
-    if let override, let replaced = override(path, value) { value = replaced }
+    if let override = options.override, let replaced = override(path, value) { value = replaced }
     if wants(path) { taps[path] = value }
     if options.profile {
       let now = DispatchTime.now().uptimeNanoseconds

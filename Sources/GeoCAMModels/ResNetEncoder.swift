@@ -59,6 +59,12 @@ public struct ResNetEncoder {
     }
   }
 
+  /// Path of the last convolution of the last block (before its batch norm).
+  var lastConvPath: String {
+    let block = layers[layers.count - 1][layers[layers.count - 1].count - 1]
+    return block.units[block.units.count - 1].convPath
+  }
+
   /// Groups of the 3×3 convolutions (32 for ResNeXt).
   public var groups: Int { layers[0][0].units.count == 3 ? layers[0][0].units[1].conv.groups : 1 }
 

@@ -25,9 +25,15 @@ extension Tape {
     return record(y, inputs: [x]) { g, _ in [op.inputGradient(g, indices: indices)] }
   }
 
-  /// Sum of two tensors of one shape.
+  /// Sum of two tensors of one shape (a batch-1 operand broadcasts over the other's batch).
   public func add(_ a: Traced, _ b: Traced) -> Traced {
-    record(Elementwise.add(a.value, b.value), inputs: [a, b]) { g, _ in [g, g] }
+    let aBatch = a.value.batch, bBatch = b.value.batch
+    return record(Elementwise.add(a.value, b.value), inputs: [a, b]) { g, _ in
+      // Without broadcasting in the forward pass, g passes through whatever its seed batch;
+      // a broadcast operand receives the sum over the samples it was repeated for.
+      if aBatch == bBatch { return [g, g] }
+      return [aBatch == 1 ? Elementwise.sumOverBatch(g) : g, bBatch == 1 ? Elementwise.sumOverBatch(g) : g]
+    }
   }
 
   /// Nearest-neighbour upsampling by an integer factor.
@@ -71,7 +77,11 @@ extension Tape {
     precondition(!xs.isEmpty, "sum of nothing")
     var acc = xs[0].value.copy()
     for x in xs.dropFirst() { acc = Elementwise.add(acc, x.value) }
-    return record(acc, inputs: xs) { g, _ in Array(repeating: g, count: xs.count) }
+    let batches = xs.map(\.value.batch)
+    let broadcast = Set(batches).count > 1
+    return record(acc, inputs: xs) { g, _ in
+      batches.map { broadcast && $0 == 1 ? Elementwise.sumOverBatch(g) : g }
+    }
   }
 
   /// Channel concatenation (smp FPN's `cat` merge); batch and size must agree.

@@ -4,6 +4,12 @@ public struct Traced: @unchecked Sendable {
   public let id: Int
   /// The forward value.
   public let value: Tensor
+
+  /// Pairs a value with a tape position (perturbation methods substitute values this way).
+  public init(id: Int, value: Tensor) {
+    self.id = id
+    self.value = value
+  }
 }
 
 /// Records a forward pass so gradients of any outputs can be pulled back to any recorded

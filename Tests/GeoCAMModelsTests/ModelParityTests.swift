@@ -1,5 +1,6 @@
 import Foundation
 import GeoCAMModels
+import GeoCAMTestSupport
 import GeoCAMTensor
 import Testing
 
@@ -7,21 +8,8 @@ import Testing
 /// (fixtures: Scripts/fixtures/make_model_fixtures.py).
 @Suite("Model parity with PyTorch", .serialized)
 struct ModelParityTests {
-  static func weights(_ prefix: String) throws -> FixtureWeights {
-    let keysData = try Data(contentsOf: Fixtures.models.appendingPathComponent("\(prefix)_keys.json"))
-    let raw = try JSONSerialization.jsonObject(with: keysData) as? [[Any]] ?? []
-    let keyShapes = raw.compactMap { row -> (String, [Int])? in
-      guard let k = row.first as? String, let s = row.last as? [Int] else { return nil }
-      return (k, s)
-    }
-    let small = try Fixtures.safetensorsF32(Fixtures.models.appendingPathComponent("\(prefix)_small.safetensors"))
-    return FixtureWeights(keyShapes: keyShapes, small: small)
-  }
-
-  static func image(_ name: String) throws -> Tensor {
-    let (v, shape) = try NPYFile.read(Fixtures.models.appendingPathComponent(name))
-    return Tensor(channels: shape[0], batch: 1, height: shape[1], width: shape[2], values: v)
-  }
+  static func weights(_ prefix: String) throws -> FixtureWeights { try Fixtures.weights(prefix) }
+  static func image(_ name: String) throws -> Tensor { try Fixtures.image(name) }
 
   /// Per-leading-index relative error of `ours` (NCHW-ordered, `count` slices) against `ref`.
   static func perSlice(_ ours: [Float], _ ref: [Float], slices: Int) -> [Float] {
@@ -130,7 +118,7 @@ struct ModelParityTests {
       Issue.record("layer4 tap missing")
       return
     }
-    let classes = meta.resnet50_classes
+    let classes = meta.resnet50_classes ?? []
     let seeds = Tensor(channels: 1000, batch: classes.count)
     for (i, k) in classes.enumerated() { seeds[k, i, 0, 0] = 1 }
     guard let g = tape.gradients(seeds: [(out.logits, seeds)], wrt: [l4])[0] else {

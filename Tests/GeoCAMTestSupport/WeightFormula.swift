@@ -3,8 +3,8 @@ import GeoCAMModels
 
 /// Swift twin of Scripts/fixtures/weight_formula.py: deterministic weights for every tensor of
 /// rank ≥ 2, bit-identical to the Python reference (integer hashing, exact float steps).
-enum WeightFormula {
-  static func fnv1a32(_ text: String) -> UInt32 {
+public enum WeightFormula {
+  public static func fnv1a32(_ text: String) -> UInt32 {
     var h: UInt32 = 0x811C_9DC5
     for b in text.utf8 {
       h ^= UInt32(b)
@@ -13,7 +13,7 @@ enum WeightFormula {
     return h
   }
 
-  static func values(key: String, shape: [Int]) -> [Float] {
+  public static func values(key: String, shape: [Int]) -> [Float] {
     let n = shape.reduce(1, *)
     let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
     let seed = fnv1a32(key)
@@ -37,20 +37,20 @@ enum WeightFormula {
 
 /// Fixture weights: small tensors from a safetensors file, the rest from the formula, with
 /// the state-dict key list and shapes of the real architecture.
-struct FixtureWeights: WeightSource {
+public struct FixtureWeights: WeightSource {
   let shapes: [String: [Int]]
-  let keys: [String]
+  public let keys: [String]
   let small: [String: [Float]]
 
-  init(keyShapes: [(String, [Int])], small: [String: (shape: [Int], values: [Float])]) {
+  public init(keyShapes: [(String, [Int])], small: [String: (shape: [Int], values: [Float])]) {
     self.keys = keyShapes.map(\.0)
     self.shapes = Dictionary(uniqueKeysWithValues: keyShapes)
     self.small = small.mapValues(\.values)
   }
 
-  func shape(of key: String) -> [Int]? { shapes[key] }
+  public func shape(of key: String) -> [Int]? { shapes[key] }
 
-  func floats(_ key: String) throws -> [Float] {
+  public func floats(_ key: String) throws -> [Float] {
     if let v = small[key] { return v }
     guard let s = shapes[key] else { throw ModelError.missingKey(key) }
     return WeightFormula.values(key: key, shape: s)

@@ -2,23 +2,25 @@ import Foundation
 import GeoCAMTensor
 
 /// Paths and readers for the committed fixtures (Tests/Fixtures), located from this file.
-enum Fixtures {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum Fixtures {
+  public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fixtures")
-  static let models = root.appendingPathComponent("models")
+  public static let models = root.appendingPathComponent("models")
 
-  struct Meta: Decodable {
-    let scales: [String: [Double]]
-    let resnet50_classes: [Int]
+  public struct Meta: Decodable {
+    public let scales: [String: [Double]]
+    public let resnet50_classes: [Int]?
   }
 
-  static func meta() throws -> Meta {
-    try JSONDecoder().decode(Meta.self, from: Data(contentsOf: models.appendingPathComponent("meta.json")))
+  public static let explain = root.appendingPathComponent("explain")
+
+  public static func meta(in dir: URL = models) throws -> Meta {
+    try JSONDecoder().decode(Meta.self, from: Data(contentsOf: dir.appendingPathComponent("meta.json")))
   }
 
   /// An int16 reference de-quantised with one scale per leading index.
-  static func reference(_ name: String, meta: Meta) throws -> (values: [Float], shape: [Int]) {
-    let (q, shape) = try NPYFile.read(models.appendingPathComponent(name + ".i16.npy"))
+  public static func reference(_ name: String, meta: Meta, in dir: URL = models) throws -> (values: [Float], shape: [Int]) {
+    let (q, shape) = try NPYFile.read(dir.appendingPathComponent(name + ".i16.npy"))
     guard let scales = meta.scales[name] else { throw CocoaError(.fileReadCorruptFile) }
     let per = q.count / scales.count
     var out = [Float](repeating: 0, count: q.count)
@@ -26,9 +28,28 @@ enum Fixtures {
     return (out, shape)
   }
 
+  /// Fixture weights: `<prefix>_keys.json` key list, `<prefix>_small.safetensors` 1-D tensors,
+  /// the formula for the rest.
+  public static func weights(_ prefix: String, in dir: URL = models) throws -> FixtureWeights {
+    let keysData = try Data(contentsOf: dir.appendingPathComponent("\(prefix)_keys.json"))
+    let raw = try JSONSerialization.jsonObject(with: keysData) as? [[Any]] ?? []
+    let keyShapes = raw.compactMap { row -> (String, [Int])? in
+      guard let k = row.first as? String, let s = row.last as? [Int] else { return nil }
+      return (k, s)
+    }
+    let small = try safetensorsF32(dir.appendingPathComponent("\(prefix)_small.safetensors"))
+    return FixtureWeights(keyShapes: keyShapes, small: small)
+  }
+
+  /// A `[C][H][W]` uint8 image fixture as a `[C][1][H][W]` tensor.
+  public static func image(_ name: String, in dir: URL = models) throws -> Tensor {
+    let (v, shape) = try NPYFile.read(dir.appendingPathComponent(name))
+    return Tensor(channels: shape[0], batch: 1, height: shape[1], width: shape[2], values: v)
+  }
+
   /// Reads the float32 tensors of a safetensors file (test-side reader for the fixture's small
   /// tensors; the product reader lives in GeoCAMCheckpoint).
-  static func safetensorsF32(_ url: URL) throws -> [String: (shape: [Int], values: [Float])] {
+  public static func safetensorsF32(_ url: URL) throws -> [String: (shape: [Int], values: [Float])] {
     let data = try Data(contentsOf: url)
     let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
     let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as? [String: Any] ?? [:]
@@ -45,7 +66,7 @@ enum Fixtures {
   }
 
   /// Share of elements with |a − b| ≤ tol·max|b|, and the relative L2 error ‖a − b‖/‖b‖.
-  static func agreement(_ a: [Float], _ b: [Float], tolerance: Float = 1e-3) -> (within: Double, relativeL2: Double) {
+  public static func agreement(_ a: [Float], _ b: [Float], tolerance: Float = 1e-3) -> (within: Double, relativeL2: Double) {
     precondition(a.count == b.count)
     let m = b.reduce(0) { max($0, abs($1)) }
     var inside = 0
@@ -60,7 +81,7 @@ enum Fixtures {
   }
 
   /// Largest |a − b| relative to max |b|.
-  static func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+  public static func relativeError(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count)
     var diff: Float = 0, ref: Float = 0
     for i in 0..<a.count {

@@ -1,0 +1,64 @@
+import GeoCAMImaging
+import GeoCAMTensor
+
+/// Computes every requested method for every requested class from one tile's session: one
+/// forward (the session), at most one batched backward to the layer and one guided backward to
+/// the pixels, shared by all methods and classes.
+public struct Explainer {
+  /// Methods, in output order.
+  public var methods: [ExplanationMethod]
+  /// What each class's scalar is.
+  public var target: ExplanationTarget
+  /// Batch size of perturbation methods (nil = each method's default).
+  public var perturbationBatchSize: Int?
+
+  /// Creates an explainer.
+  public init(methods: [ExplanationMethod] = ExplanationMethod.defaults, target: ExplanationTarget = .classMean, perturbationBatchSize: Int? = nil) {
+    self.methods = methods
+    self.target = target
+    self.perturbationBatchSize = perturbationBatchSize
+  }
+
+  /// The result for one tile: maps per (method, class) and the classes without a target.
+  public struct Result: Sendable {
+    /// Maps, method-major in `methods` order, then class order.
+    public var explanations: [Explanation]
+    /// Classes skipped for lack of target pixels.
+    public var skipped: [Int]
+  }
+
+  /// Explains `classes` on a session.
+  public func explain(_ session: ExplanationSession, classes: [Int]) throws -> Result {
+    let context = CAMContext(session: session, classes: classes, target: target)
+    var out: [Explanation] = []
+    let a = context.activations
+    var gradcamMaps: [[Float]]? = nil
+    var guided: Tensor? = nil
+    for method in methods {
+      if let cam = method.cam(batchSize: perturbationBatchSize) {
+        let maps = try cam.maps(context)
+        if method == .gradcam { gradcamMaps = maps }
+        for (k, m) in zip(context.classes, maps) {
+          out.append(Explanation(method: method, classIndex: k, shape: [1, a.height, a.width], values: m))
+        }
+        continue
+      }
+      if guided == nil { guided = session.guidedInputGradients(classes: context.classes, target: target).gradients }
+      guard let g = guided else { continue }
+      if method == .guidedGradcam && gradcamMaps == nil { gradcamMaps = try GradCAM().maps(context) }
+      let h = g.height, w = g.width
+      for (j, k) in context.classes.enumerated() {
+        var values = [Float](repeating: 0, count: 3 * h * w)
+        let up: [Float]? =
+          method == .guidedGradcam
+          ? try Resize.bilinear(gradcamMaps?[j] ?? [], height: a.height, width: a.width, toHeight: h, toWidth: w) : nil
+        for c in 0..<g.channels {
+          let p = g.plane(c, j)
+          for i in 0..<(h * w) { values[c * h * w + i] = up.map { p[i] * $0[i] } ?? p[i] }
+        }
+        out.append(Explanation(method: method, classIndex: k, shape: [g.channels, h, w], values: values))
+      }
+    }
+    return Result(explanations: out, skipped: context.skipped)
+  }
+}

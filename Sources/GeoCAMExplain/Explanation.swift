@@ -1,0 +1,17 @@
+/// One explanation map for one class.
+public struct Explanation: Sendable {
+  /// Method id.
+  public let method: ExplanationMethod
+  /// Class index.
+  public let classIndex: Int
+  /// `[channels][height][width]`: CAM maps are raw `[1][h][w]` at the target layer's
+  /// resolution (after ReLU, before normalisation or upsampling); guided maps are `[3][H][W]`.
+  public let shape: [Int]
+  /// Values in `shape` order.
+  public let values: [Float]
+
+  /// Height of the map.
+  public var height: Int { shape[shape.count - 2] }
+  /// Width of the map.
+  public var width: Int { shape[shape.count - 1] }
+}
