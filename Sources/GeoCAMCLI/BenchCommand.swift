@@ -42,10 +42,10 @@ extension GeoCAM {
       let model: any ExplainableModel
       let pre: Preprocessing
       if let checkpoint {
-        let b = try ModelBundle.load(path: checkpoint)
+        let b = try ModelBundle.load(path: checkpoint, foldBatchNorm: foldBN)
         (model, pre) = (b.model, b.preprocessing)
       } else {
-        model = try FPNModel(try SyntheticWeights.fpn(encoder: encoder, classes: 4))
+        model = try FPNModel(try SyntheticWeights.fpn(encoder: encoder, classes: 4), foldBatchNorm: foldBN)
         pre = Preprocessing(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], pixelRange: 255)
       }
       let a = model.architecture

@@ -21,7 +21,7 @@ extension GeoCAM {
       var arch: ModelArchitecture? = nil
       var archError: String? = nil
       do {
-        arch = try ModelLoader.load(ckpt.stateDict).architecture
+        arch = try ModelLoader.architecture(of: ckpt.stateDict)
       } catch {
         archError = "\(error)"
       }

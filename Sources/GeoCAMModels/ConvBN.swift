@@ -6,11 +6,15 @@ import GeoCAMTensor
 struct ConvBN {
   let conv: Conv2d
   let bn: ChannelAffine
-  let folded: Conv2d
+  /// The folded convolution, built only for models created with `foldBatchNorm`.
+  let folded: Conv2d?
   /// PyTorch paths of the conv and of the norm.
   let convPath: String, bnPath: String
 
-  init(_ w: WeightSource, conv convPath: String, bn bnPath: String, stride: Int = 1, groups: Int = 1) throws {
+  init(
+    _ w: WeightSource, conv convPath: String, bn bnPath: String, stride: Int = 1, groups: Int = 1,
+    fold: Bool = false
+  ) throws {
     let shape = try w.requireShape(convPath + ".weight")
     guard shape.count == 4 else {
       throw ModelError.shapeMismatch(key: convPath + ".weight", expected: "[out, in/groups, kh, kw]", found: shape)
@@ -24,14 +28,18 @@ struct ConvBN {
       weight: try w.tensor(bnPath + ".weight", shape: [o]), bias: try w.tensor(bnPath + ".bias", shape: [o]),
       runningMean: try w.tensor(bnPath + ".running_mean", shape: [o]),
       runningVar: try w.tensor(bnPath + ".running_var", shape: [o]))
-    var foldedWeight = weight
-    let perOut = weight.count / o
-    for oc in 0..<o { for j in 0..<perOut { foldedWeight[oc * perOut + j] *= bn.scale[oc] } }
     self.conv = c
     self.bn = bn
-    self.folded = Conv2d(
-      weight: foldedWeight, bias: bn.shift, outChannels: o, inChannels: i, kernel: (kh, kw),
-      stride: (stride, stride), padding: (kh / 2, kw / 2), groups: groups)
+    if fold {
+      var foldedWeight = weight
+      let perOut = weight.count / o
+      for oc in 0..<o { for j in 0..<perOut { foldedWeight[oc * perOut + j] *= bn.scale[oc] } }
+      self.folded = Conv2d(
+        weight: foldedWeight, bias: bn.shift, outChannels: o, inChannels: i, kernel: (kh, kw),
+        stride: (stride, stride), padding: (kh / 2, kw / 2), groups: groups)
+    } else {
+      self.folded = nil
+    }
     self.convPath = convPath
     self.bnPath = bnPath
   }
@@ -42,7 +50,7 @@ struct ConvBN {
   func callAsFunction(_ x: Traced, _ ctx: ForwardContext) -> Traced {
     // Unfolded by default: conv then norm rounds exactly as PyTorch's eager modules do, which
     // keeps ReLU decisions near zero on PyTorch's side of the line (see README, Parity).
-    if !ctx.foldBatchNorm || ctx.wants(convPath) {
+    guard ctx.foldBatchNorm, !ctx.wants(convPath), let folded else {
       let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv))
       return ctx.tap(bnPath, ctx.tape.affine(y, bn))
     }

@@ -15,8 +15,8 @@ public struct FPNModel: ExplainableModel {
   public var defaultLayer: String { encoder.lastConvPath }
 
   /// Builds the model from smp state-dict keys (`encoder.*`, `decoder.*`, `segmentation_head.0.*`).
-  public init(_ w: WeightSource) throws {
-    encoder = try ResNetEncoder(w, prefix: "encoder.")
+  public init(_ w: WeightSource, foldBatchNorm: Bool = false) throws {
+    encoder = try ResNetEncoder(w, prefix: "encoder.", foldBatchNorm: foldBatchNorm)
     let hs = try w.requireShape("segmentation_head.0.weight")
     guard hs.count == 4, hs[2] == 1, hs[3] == 1 else {
       throw ModelError.shapeMismatch(key: "segmentation_head.0.weight", expected: "[classes, C, 1, 1]", found: hs)

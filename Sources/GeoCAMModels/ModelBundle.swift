@@ -15,11 +15,13 @@ public struct ModelBundle {
   public let classNames: [String]
 
   /// Opens `path` and builds its model. `overrides` (e.g. from CLI flags) win over the file.
-  public static func load(path: String, overrides: ModelMetadata? = nil) throws -> ModelBundle {
+  public static func load(path: String, overrides: ModelMetadata? = nil, foldBatchNorm: Bool = false) throws
+    -> ModelBundle
+  {
     let checkpoint = try CheckpointLoader.load(path: path)
     let model: any ExplainableModel
     do {
-      model = try ModelLoader.load(checkpoint.stateDict)
+      model = try ModelLoader.load(checkpoint.stateDict, foldBatchNorm: foldBatchNorm)
     } catch let error as ModelError {
       throw BundleError(description: "\(path.split(separator: "/").last.map(String.init) ?? path): \(error)")
     }

@@ -11,8 +11,8 @@ public struct ResNetClassifier: ExplainableModel {
   public var defaultLayer: String { "layer4" }
 
   /// Builds the classifier from torchvision keys (`conv1`, `layer1`…`layer4`, `fc`).
-  public init(_ w: WeightSource) throws {
-    encoder = try ResNetEncoder(w, prefix: "")
+  public init(_ w: WeightSource, foldBatchNorm: Bool = false) throws {
+    encoder = try ResNetEncoder(w, prefix: "", foldBatchNorm: foldBatchNorm)
     let fs = try w.requireShape("fc.weight")
     guard fs.count == 2, fs[1] == encoder.outChannels[4] else {
       throw ModelError.shapeMismatch(key: "fc.weight", expected: "[classes, \(encoder.outChannels[4])]", found: fs)

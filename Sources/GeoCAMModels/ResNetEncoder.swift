@@ -15,11 +15,11 @@ public struct ResNetEncoder {
   let pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
   let layers: [[ResidualBlock]]
 
-  /// Reads the trunk under `prefix`.
-  public init(_ w: WeightSource, prefix: String) throws {
+  /// Reads the trunk under `prefix`; `foldBatchNorm` also builds folded conv+norm pairs.
+  public init(_ w: WeightSource, prefix: String, foldBatchNorm: Bool = false) throws {
     self.prefix = prefix
     guard w.has(prefix + "conv1.weight") else { throw ModelError.missingKey(prefix + "conv1.weight") }
-    stem = try ConvBN(w, conv: prefix + "conv1", bn: prefix + "bn1", stride: 2)
+    stem = try ConvBN(w, conv: prefix + "conv1", bn: prefix + "bn1", stride: 2, fold: foldBatchNorm)
     let bottleneck = w.has(prefix + "layer1.0.conv3.weight")
     var layers: [[ResidualBlock]] = []
     for l in 1...4 {
@@ -27,7 +27,8 @@ public struct ResNetEncoder {
       var b = 0
       while w.has("\(prefix)layer\(l).\(b).conv1.weight") {
         blocks.append(
-          try ResidualBlock(w, path: "\(prefix)layer\(l).\(b)", stride: (l > 1 && b == 0) ? 2 : 1, bottleneck: bottleneck))
+          try ResidualBlock(w, path: "\(prefix)layer\(l).\(b)", stride: (l > 1 && b == 0) ? 2 : 1, bottleneck: bottleneck,
+            fold: foldBatchNorm))
         b += 1
       }
       guard !blocks.isEmpty else { throw ModelError.missingKey("\(prefix)layer\(l).0.conv1.weight") }

@@ -10,7 +10,7 @@ struct ResidualBlock {
   /// `downsample.0` / `downsample.1` when the shortcut changes shape.
   let downsample: ConvBN?
 
-  init(_ w: WeightSource, path: String, stride: Int, bottleneck: Bool) throws {
+  init(_ w: WeightSource, path: String, stride: Int, bottleneck: Bool, fold: Bool) throws {
     self.path = path
     var units: [ConvBN] = []
     if bottleneck {
@@ -20,16 +20,16 @@ struct ResidualBlock {
         throw ModelError.shapeMismatch(key: path + ".conv2.weight", expected: "[w, w/groups, 3, 3]", found: c2)
       }
       let groups = c1[0] / c2[1]
-      units.append(try ConvBN(w, conv: path + ".conv1", bn: path + ".bn1"))
-      units.append(try ConvBN(w, conv: path + ".conv2", bn: path + ".bn2", stride: stride, groups: groups))
-      units.append(try ConvBN(w, conv: path + ".conv3", bn: path + ".bn3"))
+      units.append(try ConvBN(w, conv: path + ".conv1", bn: path + ".bn1", fold: fold))
+      units.append(try ConvBN(w, conv: path + ".conv2", bn: path + ".bn2", stride: stride, groups: groups, fold: fold))
+      units.append(try ConvBN(w, conv: path + ".conv3", bn: path + ".bn3", fold: fold))
     } else {
-      units.append(try ConvBN(w, conv: path + ".conv1", bn: path + ".bn1", stride: stride))
-      units.append(try ConvBN(w, conv: path + ".conv2", bn: path + ".bn2"))
+      units.append(try ConvBN(w, conv: path + ".conv1", bn: path + ".bn1", stride: stride, fold: fold))
+      units.append(try ConvBN(w, conv: path + ".conv2", bn: path + ".bn2", fold: fold))
     }
     self.units = units
     if w.has(path + ".downsample.0.weight") {
-      downsample = try ConvBN(w, conv: path + ".downsample.0", bn: path + ".downsample.1", stride: stride)
+      downsample = try ConvBN(w, conv: path + ".downsample.0", bn: path + ".downsample.1", stride: stride, fold: fold)
     } else {
       downsample = nil
     }

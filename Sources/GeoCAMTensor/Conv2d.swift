@@ -21,6 +21,8 @@ public struct Conv2d: Sendable {
   public let weight: TensorBuffer
   /// Optional per-output-channel bias.
   public let bias: TensorBuffer?
+  /// Repacked weights for the direct grouped kernel (forward, input gradient), when it applies.
+  let directWeights: (forward: TensorBuffer, backward: TensorBuffer)?
 
   /// Creates a convolution from PyTorch-layout weights.
   public init(
@@ -48,6 +50,17 @@ public struct Conv2d: Sendable {
     } else {
       self.bias = nil
     }
+    if GroupedConvKernel.applies(
+      groups: groups, inChannels: inChannels, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    {
+      let (co, ci) = (outChannels / groups, inChannels / groups)
+      directWeights = (
+        GroupedConvKernel.pack(UnsafePointer(w.pointer), groups: groups, outPerGroup: co, inPerGroup: ci),
+        GroupedConvKernel.backwardWeights(UnsafePointer(w.pointer), groups: groups, outPerGroup: co, inPerGroup: ci)
+      )
+    } else {
+      directWeights = nil
+    }
   }
 
   /// Output height for an input of height `h`.
@@ -69,6 +82,12 @@ public struct Conv2d: Sendable {
     Parallel.configure()
     let oh = outputHeight(x.height), ow = outputWidth(x.width)
     let y = Tensor(channels: outChannels, batch: x.batch, height: oh, width: ow)
+    if let direct = directWeights {
+      GroupedConvKernel.run(
+        x, packed: direct.forward.pointer, bias: bias.map { UnsafePointer($0.pointer) }, groups: groups,
+        outPerGroup: outChannels / groups, into: y)
+      return y
+    }
     let columns = x.batch * oh * ow
     let kPerGroup = (inChannels / groups) * kernel.h * kernel.w
     let mPerGroup = outChannels / groups
@@ -102,6 +121,10 @@ public struct Conv2d: Sendable {
     let kPerGroup = (inChannels / groups) * kernel.h * kernel.w
     let mPerGroup = outChannels / groups
     let dx = Tensor(channels: inChannels, batch: dy.batch, height: height, width: width)
+    if let direct = directWeights {
+      GroupedConvKernel.run(dy, packed: direct.backward.pointer, bias: nil, groups: groups, outPerGroup: inChannels / groups, into: dx)
+      return dx
+    }
     if isPointwise {
       multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: dx.pointer)
     } else {
