@@ -25,6 +25,7 @@ let package = Package(
     .library(name: "GeoCAMImaging", targets: ["GeoCAMImaging"]),
     .library(name: "GeoCAMPipeline", targets: ["GeoCAMPipeline"]),
     .library(name: "GeoCAMExplain", targets: ["GeoCAMExplain"]),
+    .library(name: "GeoCAMKit", targets: ["GeoCAMKit"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -60,12 +61,21 @@ let package = Package(
     /// City-scale runs: tiling, blending into scene layers, resume, shards and merge.
     .target(
       name: "GeoCAMPipeline", dependencies: ["GeoCAMGeo", "GeoCAMImaging"], swiftSettings: kernelFlags),
+    /// The library's front door: a checkpoint explained tile by tile inside the city pipeline,
+    /// with per-tile raw arrays and pictures.
+    .target(
+      name: "GeoCAMKit",
+      dependencies: [
+        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging",
+        "GeoCAMPipeline",
+      ],
+      swiftSettings: kernelFlags),
 
     // MARK: - Command-line tool
     .executableTarget(
       name: "GeoCAMCLI",
       dependencies: [
-        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMPipeline", "GeoCAMExplain",
+        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMPipeline", "GeoCAMExplain", "GeoCAMKit",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: kernelFlags),
@@ -84,6 +94,11 @@ let package = Package(
     .testTarget(
       name: "GeoCAMExplainTests",
       dependencies: ["GeoCAMExplain", "GeoCAMModels", "GeoCAMTensor", "GeoCAMTestSupport"]),
+    .testTarget(
+      name: "GeoCAMKitTests",
+      dependencies: [
+        "GeoCAMKit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMModels", "GeoCAMPipeline", "GeoCAMTensor", "CGDAL",
+      ]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "CGDAL"]),
   ]
 )

@@ -75,9 +75,11 @@ extension GeoCAM {
       // targets to the default layer, one guided backward to the pixels.
       let k = min(classes, model.classCount)
       var bestExplain = Double.infinity
+      var profiles: [[(op: String, seconds: Double)]] = []
       for i in 0...min(iterations, 2) {
         let t0 = Date()
         let tape = Tape()
+        tape.profilesBackward = i == 1
         let out = try model.forward(pixels: pixels, preprocessing: pre, tape: tape, taps: [model.defaultLayer], options: options)
         let logits = out.logits.value
         let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
@@ -86,13 +88,22 @@ extension GeoCAM {
         }
         if let layer = out.taps[model.defaultLayer] {
           _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [layer])
+          if i == 1 { profiles.append(tape.backwardProfile) }
         }
         _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [out.pixels], rule: .guided)
+        if i == 1 { profiles.append(tape.backwardProfile) }
         if i > 0 { bestExplain = min(bestExplain, Date().timeIntervalSince(t0)) }
       }
       print(String(format: "explain    %.3f s per tile: forward + backward to %@ + guided backward to pixels, %d classes batched", bestExplain, model.defaultLayer as NSString, k))
 
       guard !noLayers else { return }
+      for (title, profile) in zip(["backward to the layer", "guided backward to the pixels"], profiles) {
+        let total = profile.reduce(0) { $0 + $1.seconds }
+        print(String(format: "where the %@ time goes (%.0f ms):", title as NSString, total * 1000))
+        for (op, s) in profile.sorted(by: { $0.seconds > $1.seconds }) {
+          print("  " + op.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.1f ms  %5.1f%%", s * 1000, 100 * s / total))
+        }
+      }
       let profiled = try model.forward(
         pixels: pixels, preprocessing: pre, tape: Tape(recording: false), taps: [],
         options: ForwardOptions(foldBatchNorm: foldBN, profile: true))

@@ -10,6 +10,14 @@ public struct Explanation: Sendable {
   /// Values in `shape` order.
   public let values: [Float]
 
+  /// Creates a map.
+  public init(method: ExplanationMethod, classIndex: Int, shape: [Int], values: [Float]) {
+    self.method = method
+    self.classIndex = classIndex
+    self.shape = shape
+    self.values = values
+  }
+
   /// Height of the map.
   public var height: Int { shape[shape.count - 2] }
   /// Width of the map.

@@ -22,9 +22,10 @@ public enum TilePictures {
   }
 
   /// A CAM map over the tile: normalised per tile as the seed does
-  /// (`(x − min) / (max + 1e-8)`), upsampled with half-pixel centres, JET at α 0.5.
-  public static func camOverlay(_ e: Explanation, on image: RGBImage) throws -> RGBImage {
-    let scaled = MapNormalization.tile.apply(e.values)
+  /// (`(x − min) / (max + 1e-8)`) unless `alreadyNormalized`, upsampled with half-pixel
+  /// centres, JET at α 0.5 (values outside [0, 1] are clipped).
+  public static func camOverlay(_ e: Explanation, on image: RGBImage, alreadyNormalized: Bool = false) throws -> RGBImage {
+    let scaled = alreadyNormalized ? e.values : MapNormalization.tile.apply(e.values)
     let up = try Resize.bilinear(scaled, height: e.height, width: e.width, toHeight: image.height, toWidth: image.width)
     return try Overlay.heatmap(image: image, map: up.map { min(max($0, 0), 1) }, imageWeight: 0.5)
   }

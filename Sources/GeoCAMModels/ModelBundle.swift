@@ -3,8 +3,9 @@ import GeoCAMCheckpoint
 /// A checkpoint opened as a runnable model: the network built from its keys and shapes, the
 /// preprocessing and class names from its metadata (with overrides applied).
 public struct ModelBundle {
-  /// The opened checkpoint (format, metadata with sources, Lightning facts, unused keys).
-  public let checkpoint: LoadedCheckpoint
+  /// The opened checkpoint (format, metadata with sources, Lightning facts, unused keys); nil
+  /// for a model built in memory.
+  public let checkpoint: LoadedCheckpoint?
   /// The network.
   public let model: any ExplainableModel
   /// Pixel normalisation.
@@ -13,6 +14,26 @@ public struct ModelBundle {
   public let metadata: ModelMetadata
   /// One name per class (`class_0`… when the checkpoint names none).
   public let classNames: [String]
+
+  /// A bundle around a model built in memory (tests, benchmarks).
+  public init(model: any ExplainableModel, preprocessing: Preprocessing, classNames: [String], metadata: ModelMetadata = ModelMetadata()) {
+    self.checkpoint = nil
+    self.model = model
+    self.preprocessing = preprocessing
+    self.metadata = metadata
+    self.classNames = classNames.count == model.classCount ? classNames : (0..<model.classCount).map { "class_\($0)" }
+  }
+
+  private init(
+    checkpoint: LoadedCheckpoint, model: any ExplainableModel, preprocessing: Preprocessing, metadata: ModelMetadata,
+    classNames: [String]
+  ) {
+    self.checkpoint = checkpoint
+    self.model = model
+    self.preprocessing = preprocessing
+    self.metadata = metadata
+    self.classNames = classNames
+  }
 
   /// Opens `path` and builds its model. `overrides` (e.g. from CLI flags) win over the file.
   public static func load(path: String, overrides: ModelMetadata? = nil, foldBatchNorm: Bool = false) throws

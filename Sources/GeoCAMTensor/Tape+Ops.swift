@@ -4,31 +4,33 @@ extension Tape {
   public func conv2d(_ x: Traced, _ conv: Conv2d) -> Traced {
     let y = conv.forward(x.value)
     let h = x.value.height, w = x.value.width
-    return record(y, inputs: [x]) { g, _ in [conv.inputGradient(g, height: h, width: w)] }
+    let label: StaticString =
+      conv.groups > 1 ? "conv grouped" : (conv.kernel == (1, 1) ? "conv 1x1" : (conv.kernel == (3, 3) ? "conv 3x3" : "conv 7x7/other"))
+    return record(y, inputs: [x], label: label) { g, _ in [conv.inputGradient(g, height: h, width: w)] }
   }
 
   /// Per-channel affine map (batch norm in inference mode).
   public func affine(_ x: Traced, _ op: ChannelAffine) -> Traced {
-    record(op.forward(x.value), inputs: [x]) { g, _ in [op.inputGradient(g)] }
+    record(op.forward(x.value), inputs: [x], label: "batchnorm/affine") { g, _ in [op.inputGradient(g)] }
   }
 
   /// Rectifier; its pullback follows the rule passed to `gradients`.
   public func relu(_ x: Traced) -> Traced {
     let y = ReLU.forward(x.value)
-    guard isRecording else { return record(y, inputs: [x]) { _, _ in [] } }
-    return record(y, inputs: [x]) { g, rule in [ReLU.inputGradient(g, output: y, rule: rule)] }
+    guard isRecording else { return record(y, inputs: [x], label: "relu") { _, _ in [] } }
+    return record(y, inputs: [x], label: "relu") { g, rule in [ReLU.inputGradient(g, output: y, rule: rule)] }
   }
 
   /// Max pooling.
   public func maxPool(_ x: Traced, _ op: MaxPool2d) -> Traced {
     let (y, indices) = op.forward(x.value)
-    return record(y, inputs: [x]) { g, _ in [op.inputGradient(g, indices: indices)] }
+    return record(y, inputs: [x], label: "maxpool") { g, _ in [op.inputGradient(g, indices: indices)] }
   }
 
   /// Sum of two tensors of one shape (a batch-1 operand broadcasts over the other's batch).
   public func add(_ a: Traced, _ b: Traced) -> Traced {
     let aBatch = a.value.batch, bBatch = b.value.batch
-    return record(Elementwise.add(a.value, b.value), inputs: [a, b]) { g, _ in
+    return record(Elementwise.add(a.value, b.value), inputs: [a, b], label: "add") { g, _ in
       // Without broadcasting in the forward pass, g passes through whatever its seed batch;
       // a broadcast operand receives the sum over the samples it was repeated for.
       if aBatch == bBatch { return [g, g] }
@@ -38,7 +40,7 @@ extension Tape {
 
   /// Nearest-neighbour upsampling by an integer factor.
   public func upsampleNearest(_ x: Traced, factor: Int) -> Traced {
-    record(Upsample.nearest(x.value, factor: factor), inputs: [x]) { g, _ in
+    record(Upsample.nearest(x.value, factor: factor), inputs: [x], label: "upsample nearest") { g, _ in
       [Upsample.nearestInputGradient(g, factor: factor)]
     }
   }
@@ -47,7 +49,7 @@ extension Tape {
   public func upsampleBilinear(_ x: Traced, height: Int, width: Int, alignCorners: Bool) -> Traced {
     let h = x.value.height, w = x.value.width
     let y = Upsample.bilinear(x.value, height: height, width: width, alignCorners: alignCorners)
-    return record(y, inputs: [x]) { g, _ in
+    return record(y, inputs: [x], label: "upsample bilinear") { g, _ in
       [Upsample.bilinearInputGradient(g, height: h, width: w, alignCorners: alignCorners)]
     }
   }
@@ -56,18 +58,18 @@ extension Tape {
   public func groupNorm(_ x: Traced, _ op: GroupNorm) -> Traced {
     let (y, stats) = op.forward(x.value)
     let input = x.value
-    return record(y, inputs: [x]) { g, _ in [op.inputGradient(g, input: input, statistics: stats)] }
+    return record(y, inputs: [x], label: "groupnorm") { g, _ in [op.inputGradient(g, input: input, statistics: stats)] }
   }
 
   /// Fully connected layer.
   public func linear(_ x: Traced, _ op: Linear) -> Traced {
-    record(op.forward(x.value), inputs: [x]) { g, _ in [op.inputGradient(g)] }
+    record(op.forward(x.value), inputs: [x], label: "linear") { g, _ in [op.inputGradient(g)] }
   }
 
   /// Global average pooling.
   public func globalAveragePool(_ x: Traced) -> Traced {
     let h = x.value.height, w = x.value.width
-    return record(GlobalAveragePool.forward(x.value), inputs: [x]) { g, _ in
+    return record(GlobalAveragePool.forward(x.value), inputs: [x], label: "avgpool") { g, _ in
       [GlobalAveragePool.inputGradient(g, height: h, width: w)]
     }
   }
@@ -79,7 +81,7 @@ extension Tape {
     for x in xs.dropFirst() { acc = Elementwise.add(acc, x.value) }
     let batches = xs.map(\.value.batch)
     let broadcast = Set(batches).count > 1
-    return record(acc, inputs: xs) { g, _ in
+    return record(acc, inputs: xs, label: "sum") { g, _ in
       batches.map { broadcast && $0 == 1 ? Elementwise.sumOverBatch(g) : g }
     }
   }
@@ -95,7 +97,7 @@ extension Tape {
       offset += x.value.count
     }
     let sizes = xs.map(\.value.channels)
-    return record(y, inputs: xs) { g, _ in
+    return record(y, inputs: xs, label: "concat") { g, _ in
       var start = 0
       return sizes.map { c in
         defer { start += c }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A tensor produced during a traced forward pass, with its position on the tape.
 public struct Traced: @unchecked Sendable {
   /// Position on the tape (`-1` when the tape is not recording).
@@ -28,8 +30,14 @@ public final class Tape {
   private struct Node {
     let output: Int
     let inputs: [Int]
+    let label: StaticString
     let pullback: Pullback
   }
+
+  /// Whether `gradients` times each pullback by op kind (see `backwardProfile`).
+  public var profilesBackward = false
+  /// Seconds per op kind spent in pullbacks by the last `gradients` call (when profiling).
+  public private(set) var backwardProfile: [(op: String, seconds: Double)] = []
 
   private var nodes: [Node] = []
   private var nextID = 0
@@ -48,11 +56,13 @@ public final class Tape {
   }
 
   /// Records an op's output and its pullback.
-  public func record(_ output: Tensor, inputs: [Traced], pullback: @escaping Pullback) -> Traced {
+  public func record(
+    _ output: Tensor, inputs: [Traced], label: StaticString = "op", pullback: @escaping Pullback
+  ) -> Traced {
     guard isRecording else { return Traced(id: -1, value: output) }
     let id = nextID
     nextID += 1
-    nodes.append(Node(output: id, inputs: inputs.map(\.id), pullback: pullback))
+    nodes.append(Node(output: id, inputs: inputs.map(\.id), label: label, pullback: pullback))
     return Traced(id: id, value: output)
   }
 
@@ -75,6 +85,11 @@ public final class Tape {
       precondition(of.id >= 0, "seed is not on the tape")
       if let existing = grads[of.id] { Elementwise.accumulate(existing, cotangent) } else { grads[of.id] = cotangent.copy() }
     }
+    var profile: [String: Double] = [:]
+    var order: [String] = []
+    defer {
+      if profilesBackward { backwardProfile = order.map { ($0, profile[$0] ?? 0) } }
+    }
     let wanted = Set(targets.map(\.id))
     let earliest = targets.map(\.id).min() ?? Int.max
     for node in nodes.reversed() {
@@ -82,7 +97,13 @@ public final class Tape {
       guard let g = grads[node.output] else { continue }
       let keepOutput = wanted.contains(node.output)
       if !keepOutput { grads[node.output] = nil }
+      let started = profilesBackward ? DispatchTime.now().uptimeNanoseconds : 0
       let inputGrads = node.pullback(g, rule)
+      if profilesBackward {
+        let key = "\(node.label)"
+        if profile[key] == nil { order.append(key) }
+        profile[key, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+      }
       // Pass-through pullbacks (add, sum) hand the same buffer to several inputs; a buffer
       // stored twice would be corrupted by the next accumulation, so only its first
       // owner may keep it (and none, if the output's own gradient is kept).

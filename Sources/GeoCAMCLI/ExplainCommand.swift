@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import GeoCAMCheckpoint
+import GeoCAMExplain
+import GeoCAMKit
+import GeoCAMModels
+import GeoCAMPipeline
+
+extension GeoCAM {
+  /// `geocam explain INPUT --checkpoint CKPT --output OUT.tif`: explanation layers over a raster.
+  struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Explain detections over a georeferenced raster and write GeoTIFF saliency layers.",
+      discussion: """
+        Per tile: one forward pass, one batched backward for all classes, then every method.
+        Methods: \(ExplanationMethod.allCases.map(\.rawValue).joined(separator: ", ")).
+        """)
+
+    @Argument(help: "Raster readable by GDAL (GeoTIFF, COG, VRT, JPEG2000, /vsicurl/…).")
+    var input: String
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var pipeline: PipelineArguments
+
+    @Option(name: .long, help: "Comma-separated method ids.")
+    var methods = ExplanationMethod.defaults.map(\.rawValue).joined(separator: ",")
+
+    @Option(name: .long, help: "Classes by index or name, comma-separated (default: all but class 0).")
+    var classes: String?
+
+    @Option(name: .long, help: "Target: class-mean (mean logit over valid pixels) or class-mask (over pixels whose argmax is the class).")
+    var target: TargetChoice = .classMean
+
+    @Option(name: .long, help: "Target layer by PyTorch path (default: the encoder's last conv, encoder.layer4.2.conv3 for ResNeXt-50).")
+    var layer: String?
+
+    @Option(name: .long, help: "Normalisation: none (raw layers), scene (layers ÷ a scene-wide 99th percentile), tile (the seed's per-tile scaling), minmax (pictures only).")
+    var normalize: NormalizeChoice = .none
+
+    @Option(name: .long, help: "Where to explain: detected (class k only on tiles where it wins ≥ --min-pixels valid pixels) or all.")
+    var explainWhere: PipelineOptions.ExplainWhere = .detected
+
+    @Option(name: .long, help: "Pixels a class must win on a tile to be explained there.")
+    var minPixels = 100
+
+    @Option(name: .long, help: "Write per tile DIR/x<X>_y<Y>/logits.npy and <method>_<class>.npy raw maps.")
+    var rawDir: String?
+
+    @Option(name: .long, help: "Write the seed's pictures per tile and class into DIR.")
+    var pngDir: String?
+
+    @Option(name: .long, help: "Masked forwards per batch for scorecam/ablationcam (bounds memory).")
+    var perturbationBatch: Int?
+
+    @Flag(name: .long, help: "Fold batch norms into convolutions (faster; rounds differently from PyTorch).")
+    var foldBN = false
+
+    func run() throws {
+      let methodList = try ExplanationMethod.parse(methods)
+      let bundle = try ModelBundle.load(path: model.checkpoint, overrides: model.overrides, foldBatchNorm: foldBN)
+      let classList = try classes.map { try bundle.classIndices($0.split(separator: ",").map(String.init)) }
+        ?? Array(1..<bundle.model.classCount)
+      let explainer = Explainer(methods: methodList, target: target.target, perturbationBatchSize: perturbationBatch)
+      var options = try pipeline.pipelineOptions()
+      options.classes = classList
+      options.explainWhere = explainWhere
+      options.minPixels = minPixels
+      options.normalization = normalize.layers
+      let artifacts =
+        (rawDir != nil || pngDir != nil)
+        ? TileArtifacts(
+          rawDirectory: rawDir.map { URL(fileURLWithPath: $0) }, pngDirectory: pngDir.map { URL(fileURLWithPath: $0) },
+          normalization: normalize.pictures) : nil
+      let tileModel = try ExplainingTileModel(
+        bundle: bundle, explainer: explainer, layer: layer, tileSize: pipeline.tile ?? 320,
+        checkpointSHA256: try SHA256.hex(ofFile: model.checkpoint), artifacts: artifacts,
+        options: ForwardOptions(foldBatchNorm: foldBN))
+      options.provenance["geocam_version"] = GeoCAMVersion.string
+      let summary = try CityPipeline.run(input: input, output: pipeline.output, model: tileModel, options: options)
+      print(summary.humanReadable)
+    }
+  }
+}
+
+/// `--target` choices.
+enum TargetChoice: String, ExpressibleByArgument, CaseIterable {
+  case classMean = "class-mean"
+  case classMask = "class-mask"
+  var target: ExplanationTarget { self == .classMean ? .classMean : .classMask }
+}
+
+/// `--normalize` choices and what they mean for layers and for pictures.
+enum NormalizeChoice: String, ExpressibleByArgument, CaseIterable {
+  case none, tile, minmax, scene
+  var layers: PipelineOptions.Normalization {
+    switch self {
+    case .none, .minmax: return .raw
+    case .tile: return .tile
+    case .scene: return .scene
+    }
+  }
+  var pictures: MapNormalization {
+    switch self {
+    case .none: return .none
+    case .minmax: return .minmax
+    case .tile, .scene: return .tile
+    }
+  }
+}
+
+extension PipelineOptions.ExplainWhere: ExpressibleByArgument {}
+
+extension RunSummary {
+  /// A few lines for the terminal (the full summary is OUT.json).
+  var humanReadable: String {
+    var lines = [
+      "\(status.rawValue): \(tiles.explained) tiles explained, \(tiles.read) read, \(tiles.skipped) skipped, \(tiles.reused) reused in \(String(format: "%.1f", seconds)) s"
+    ]
+    for (key, path) in outputs.sorted(by: { $0.key < $1.key }) { lines.append("  \(key): \(path)") }
+    for w in warnings { lines.append("warning: \(w)") }
+    return lines.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GeoCAMExplain
+import GeoCAMModels
+import GeoCAMPipeline
+import GeoCAMTensor
+
+/// A checkpoint's model as the city pipeline sees it: one forward per tile, then every
+/// requested method for the classes the pipeline asks for, from one batched backward.
+public final class ExplainingTileModel: TileModel {
+  /// The opened checkpoint.
+  public let bundle: ModelBundle
+  /// Methods and target.
+  public let explainer: Explainer
+  /// Target layer path.
+  public let layer: String
+  /// Tile edge in pixels.
+  public let tileSize: Int
+  /// Per-tile raw arrays and pictures, when asked for.
+  public let artifacts: TileArtifacts?
+  /// Provenance facts (checkpoint file, SHA-256, metadata, layer, target, methods).
+  public let provenance: [String: String]
+  /// Forward options (BN folding).
+  public let options: ForwardOptions
+
+  public var classNames: [String] { bundle.classNames }
+  public var methods: [String] { explainer.methods.map(\.rawValue) }
+  public var gsdMeters: Double? { bundle.metadata.gsdM }
+  public var camMapSize: Int? { layerStride.map { tileSize / $0 } }
+
+  /// Wraps a bundle; `layer` nil = the model's default target layer.
+  public init(
+    bundle: ModelBundle, explainer: Explainer, layer: String?, tileSize: Int, checkpointSHA256: String,
+    artifacts: TileArtifacts? = nil, options: ForwardOptions = ForwardOptions()
+  ) throws {
+    guard bundle.model.task == .segmentation else {
+      throw ExplainError(description: "the city pipeline needs a segmentation model; this checkpoint is a classifier")
+    }
+    let layer = layer ?? bundle.model.defaultLayer
+    try bundle.model.checkLayer(layer)
+    try bundle.model.validate(height: tileSize, width: tileSize)
+    self.bundle = bundle
+    self.explainer = explainer
+    self.layer = layer
+    self.tileSize = tileSize
+    self.artifacts = artifacts
+    self.options = options
+    var p: [String: String] = [
+      "checkpoint": bundle.checkpoint.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "(in memory)",
+      "checkpoint_sha256": checkpointSHA256,
+      "architecture": "\(bundle.model.architecture.name)+\(bundle.model.architecture.encoder)",
+      "layer": layer, "target": explainer.target.id, "methods": explainer.methods.map(\.rawValue).joined(separator: ","),
+      "class_names": bundle.classNames.joined(separator: ","),
+      "mean": bundle.preprocessing.mean.map { String($0) }.joined(separator: ","),
+      "std": bundle.preprocessing.std.map { String($0) }.joined(separator: ","),
+      "pixel_range": String(Int(bundle.preprocessing.pixelRange)),
+      "fold_batch_norm": options.foldBatchNorm ? "yes" : "no",
+    ]
+    if let gsd = bundle.metadata.gsdM { p["gsd_m"] = String(gsd) }
+    provenance = p
+  }
+
+  /// The target layer's stride relative to the input (32 for layer4, 4 for decoder.p2), from
+  /// its path; nil when unknown.
+  var layerStride: Int? {
+    if layer.hasPrefix("encoder.layer4") || layer == "decoder.p5" { return 32 }
+    if layer.hasPrefix("encoder.layer3") || layer == "decoder.p4" { return 16 }
+    if layer.hasPrefix("encoder.layer2") || layer == "decoder.p3" { return 8 }
+    if layer.hasPrefix("encoder.layer1") || layer.hasPrefix("decoder") { return 4 }
+    return nil
+  }
+
+  public func begin(pixels: [Float], valid: [UInt8], size: Int) throws -> any TileSession {
+    try start(pixels: pixels, valid: valid, size: size, origin: nil)
+  }
+
+  /// Runs one tile; its origin names its per-tile artifacts (`x<X>_y<Y>`).
+  public func begin(pixels: [Float], valid: [UInt8], size: Int, origin: TileOrigin) throws -> any TileSession {
+    try start(pixels: pixels, valid: valid, size: size, origin: origin)
+  }
+
+  private func start(pixels: [Float], valid: [UInt8], size: Int, origin: TileOrigin?) throws -> any TileSession {
+    let t = Tensor(channels: 3, batch: 1, height: size, width: size, values: pixels)
+    let fill = bundle.preprocessing.neutralPixel
+    let plane = size * size
+    var allValid = true
+    for c in 0..<3 {
+      let p = t.plane(c, 0)
+      for i in 0..<plane where valid[i] == 0 {
+        p[i] = fill[c]
+        allValid = false
+      }
+    }
+    let session = try ExplanationSession(
+      model: bundle.model, preprocessing: bundle.preprocessing, pixels: t, valid: allValid ? nil : valid, layer: layer,
+      options: options)
+    return ExplainingTileSession(owner: self, session: session, origin: origin)
+  }
+}
+
+/// One tile of `ExplainingTileModel`.
+final class ExplainingTileSession: TileSession {
+  let owner: ExplainingTileModel
+  let session: ExplanationSession
+  let origin: TileOrigin?
+
+  init(owner: ExplainingTileModel, session: ExplanationSession, origin: TileOrigin?) {
+    self.owner = owner
+    self.session = session
+    self.origin = origin
+  }
+
+  var probabilities: [Float] { session.probabilities().values }
+
+  func explain(classes: [Int]) throws -> [TileMap] {
+    let result = try owner.explainer.explain(session, classes: classes)
+    if let artifacts = owner.artifacts, let origin {
+      try artifacts.write(session: session, result: result, classNames: owner.classNames, x: origin.x, y: origin.y)
+    }
+    return result.explanations.map { e in
+      if e.method.isGuided {
+        // Layers hold the L2 norm of the three channels.
+        let plane = e.height * e.width
+        var norm = [Float](repeating: 0, count: plane)
+        for i in 0..<plane {
+          var s: Float = 0
+          for c in 0..<3 { s += e.values[c * plane + i] * e.values[c * plane + i] }
+          norm[i] = s.squareRoot()
+        }
+        return TileMap(method: e.method.rawValue, classIndex: e.classIndex, width: e.width, height: e.height, values: norm)
+      }
+      return TileMap(method: e.method.rawValue, classIndex: e.classIndex, width: e.width, height: e.height, values: e.values)
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import GeoCAMGeo
+
+/// Runs the model on one tile cut from a larger read: validity (real pixels inside the run's
+/// area), input scaling, the forward pass, the choice of classes to explain, the explanations.
+struct TileRunner {
+  let plan: ScenePlan
+  let model: any TileModel
+
+  /// The model's 0…255 value of an input sample.
+  static func scale(_ v: Float, plan: ScenePlan) -> Float {
+    guard let lo = plan.scaleLow, let hi = plan.scaleHigh else { return v }
+    return min(max((v - lo) / (hi - lo) * 255, 0), 255)
+  }
+
+  func run(_ tile: Tile, source: RasterWindow) throws -> TileResult {
+    let t = plan.tileSize
+    let plane = t * t
+    let nb = plan.bands.count
+    let sw = source.width
+    let splane = source.window.pixelCount
+    let area = plan.area
+    var pixels = [Float](repeating: 0, count: nb * plane)
+    var mask = [UInt8](repeating: 0, count: plane)
+    var validCount = 0
+    for i in 0..<t {
+      let gy = tile.y + i
+      guard gy >= area.y, gy < area.maxY else { continue }
+      let sy = gy - source.window.y
+      for j in 0..<t {
+        let gx = tile.x + j
+        guard gx >= area.x, gx < area.maxX else { continue }
+        let s = sy * sw + (gx - source.window.x)
+        guard source.mask[s] != 0 else { continue }
+        mask[i * t + j] = 1
+        validCount += 1
+        for b in 0..<nb { pixels[b * plane + i * t + j] = TileRunner.scale(source.data[b * splane + s], plan: plan) }
+      }
+    }
+    guard validCount > 0 else {
+      return TileResult(row: tile.row, column: tile.column, mask: mask, probabilities: [], explained: [], maps: [])
+    }
+    let session = try model.begin(pixels: pixels, valid: mask, size: t, origin: TileOrigin(x: tile.x, y: tile.y))
+    let probs = session.probabilities
+    let c = plan.classCount
+    guard probs.count == c * plane else {
+      throw PipelineError("model", "tile \(tile): \(probs.count) probabilities, expected \(c)×\(t)×\(t)")
+    }
+    var explained: [Int] = []
+    if !plan.predictOnly {
+      switch plan.explainWhere {
+      case .all:
+        explained = plan.layerClasses
+      case .detected:
+        var argmaxCount = [Int](repeating: 0, count: c)
+        for p in 0..<plane where mask[p] != 0 {
+          var best = 0
+          for k in 1..<max(c, 1) where probs[k * plane + p] > probs[best * plane + p] { best = k }
+          argmaxCount[best] += 1
+        }
+        explained = plan.layerClasses.filter { argmaxCount[$0] >= plan.minPixels && argmaxCount[$0] > 0 }
+      }
+    }
+    var maps: [TileMap] = []
+    if !explained.isEmpty {
+      maps = try session.explain(classes: explained)
+      for m in maps where m.width <= 0 || m.height <= 0 || m.values.count != m.width * m.height {
+        throw PipelineError("model", "tile \(tile): \(m.method) map for class \(m.classIndex) is \(m.width)x\(m.height) with \(m.values.count) values")
+      }
+      // Keep only what the layers use, in a fixed order; every (method, class) must be there.
+      var ordered: [TileMap] = []
+      for method in plan.methods {
+        for k in explained {
+          guard let m = maps.first(where: { $0.method == method && $0.classIndex == k }) else {
+            throw PipelineError("model", "tile \(tile): no \(method) map for class \(plan.classNames[k])")
+          }
+          ordered.append(m)
+        }
+      }
+      maps = ordered
+    }
+    return TileResult(
+      row: tile.row, column: tile.column, mask: mask, probabilities: probs, explained: explained, maps: maps)
+  }
+}

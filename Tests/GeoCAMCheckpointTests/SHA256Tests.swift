@@ -1,0 +1,33 @@
+import Foundation
+import GeoCAMCheckpoint
+import Testing
+
+@Suite("SHA-256")
+struct SHA256Tests {
+  static func hex(_ s: String) -> String {
+    var h = SHA256()
+    Array(s.utf8).withUnsafeBytes { h.update($0) }
+    return h.finalizeHex()
+  }
+
+  @Test("FIPS 180-4 test vectors")
+  func vectors() {
+    #expect(Self.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(Self.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(
+      Self.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+        == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+  }
+
+  @Test("a file hashed in chunks equals one update")
+  func file() throws {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("geocam-sha-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: url) }
+    let bytes = (0..<(5 << 20) + 13).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    try Data(bytes).write(to: url)
+    var one = SHA256()
+    bytes.withUnsafeBytes { one.update($0) }
+    #expect(try SHA256.hex(ofFile: url.path) == one.finalizeHex())
+    #expect(throws: CheckpointError.self) { try SHA256.hex(ofFile: "/nonexistent/x.ckpt") }
+  }
+}

@@ -1,0 +1,110 @@
+import CGDAL
+import Foundation
+import GeoCAMExplain
+import GeoCAMGeo
+import GeoCAMImaging
+import GeoCAMKit
+import GeoCAMModels
+import GeoCAMPipeline
+import GeoCAMTensor
+import Testing
+
+/// The whole chain on the real model size: a full FPN(resnext50_32x4d) (synthetic weights),
+/// a georeferenced raster, the city pipeline, layers, raw arrays and pictures.
+@Suite("End to end on the full-size FPN", .serialized)
+struct EndToEndTests {
+  static let wkt = """
+    PROJCS["Lo19 test",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],\
+    UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],\
+    PARAMETER["central_meridian",19],PARAMETER["scale_factor",1],PARAMETER["false_easting",0],\
+    PARAMETER["false_northing",0],UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH]]
+    """
+
+  /// Writes a 3-band Byte GeoTIFF with smooth structure.
+  static func raster(width: Int, height: Int, at path: String) throws {
+    GDALAllRegister()
+    guard let driver = GDALGetDriverByName("GTiff"),
+      let ds = GDALCreate(driver, path, Int32(width), Int32(height), 3, GDT_Byte, nil)
+    else { throw GeoError(path, "cannot create test raster") }
+    var gt = [-52000.0, 0.08, 0, -3771000.0, 0, -0.08]
+    GDALSetGeoTransform(ds, &gt)
+    GDALSetProjection(ds, wkt)
+    for b in 1...3 {
+      var data = [UInt8](repeating: 0, count: width * height)
+      for y in 0..<height {
+        for x in 0..<width {
+          let checker: Double = (x / 40 + y / 40) % 2 == 0 ? 40 : 0
+          let v = 120 + 60 * sin(Double(x) / Double(9 + 4 * b)) * cos(Double(y) / 13) + checker
+          data[y * width + x] = UInt8(max(0, min(255, v)))
+        }
+      }
+      let band = GDALGetRasterBand(ds, Int32(b))
+      _ = GDALRasterIO(band, GF_Write, 0, 0, Int32(width), Int32(height), &data, Int32(width), Int32(height), GDT_Byte, 0, 0)
+    }
+    GDALClose(ds)
+  }
+
+  @Test("one tile, overlap 0: each layer pixel is the tile's upsampled raw map; raw arrays and pictures written")
+  func singleTileIdentity() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("geocam-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("scene.tif").path
+    try Self.raster(width: 320, height: 320, at: input)
+    let weights = try SyntheticWeights.fpn(encoder: "resnext50_32x4d", classes: 4)
+    let model = try FPNModel(weights)
+    let bundle = ModelBundle(
+      model: model, preprocessing: Preprocessing(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], pixelRange: 255),
+      classNames: ["background", "solar_panel", "water_heater", "pool_heater"])
+    let raw = dir.appendingPathComponent("raw")
+    let png = dir.appendingPathComponent("png")
+    let tileModel = try ExplainingTileModel(
+      bundle: bundle, explainer: Explainer(methods: [.gradcam, .guidedGradcam]), layer: nil, tileSize: 320,
+      checkpointSHA256: "test", artifacts: TileArtifacts(rawDirectory: raw, pngDirectory: png))
+    var options = PipelineOptions()
+    options.overlap = 0
+    options.explainWhere = .all
+    options.classes = [1, 2]
+    options.quiet = true
+    let output = dir.appendingPathComponent("out.tif").path
+    let summary = try CityPipeline.run(input: input, output: output, model: tileModel, options: options)
+    #expect(summary.tiles.explained == 1)
+
+    let layers = try GeoRaster(path: output)
+    #expect(layers.bandCount == 4)
+    #expect(layers.bandDescription(1) == "gradcam:solar_panel")
+    #expect(layers.bandDescription(4) == "guided-gradcam:water_heater")
+    let source = try GeoRaster(path: input)
+    #expect(layers.crsWKT == source.crsWKT)
+    #expect(layers.geoTransform == source.geoTransform)
+
+    let tileDir = raw.appendingPathComponent("x0_y0")
+    let (logits, logitsShape) = try NPYFile.read(tileDir.appendingPathComponent("logits.npy"))
+    #expect(logitsShape == [4, 320, 320])
+    let (cam, camShape) = try NPYFile.read(tileDir.appendingPathComponent("gradcam_1.npy"))
+    #expect(camShape == [10, 10])
+    let (_, guidedShape) = try NPYFile.read(tileDir.appendingPathComponent("guided-gradcam_2.npy"))
+    #expect(guidedShape == [3, 320, 320])
+    let up = try Resize.bilinear(cam, height: 10, width: 10, toHeight: 320, toWidth: 320)
+    let band = try layers.readWindow(x: 0, y: 0, width: 320, height: 320, bands: [1]).data
+    var worst: Float = 0
+    for i in 0..<up.count { worst = max(worst, abs(band[i] - up[i])) }
+    #expect(worst <= 1e-6 * max(1, up.max() ?? 1))
+
+    // Probabilities sum to 1 and the class layer is their argmax.
+    let probs = try GeoRaster(path: dir.appendingPathComponent("out.probs.tif").path)
+    let p = try probs.readWindow(x: 0, y: 0, width: 320, height: 320).data
+    let classes = try GeoRaster(path: dir.appendingPathComponent("out.classes.tif").path)
+    let c = try classes.readWindow(x: 0, y: 0, width: 320, height: 320).data
+    let plane = 320 * 320
+    for i in stride(from: 0, to: plane, by: 97) {
+      let s = (0..<4).reduce(Float(0)) { $0 + p[$1 * plane + i] }
+      #expect(abs(s - 1) < 1e-5)
+      let best = (0..<4).max { p[$0 * plane + i] < p[$1 * plane + i] } ?? 0
+      let l = (0..<4).max { logits[$0 * plane + i] < logits[$1 * plane + i] } ?? 0
+      #expect(Int(c[i]) == best && best == l)
+    }
+    #expect(FileManager.default.fileExists(atPath: png.appendingPathComponent("x0_y0_gradcam_1.png").path))
+    #expect(FileManager.default.fileExists(atPath: png.appendingPathComponent("x0_y0_classes.png").path))
+  }
+}
