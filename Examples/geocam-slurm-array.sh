@@ -28,7 +28,7 @@ export GDAL_CACHEMAX=512                      # MB of GDAL block cache
 export GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR
 
 # Not a terminal: progress is a plain line every 30 s in the log.
-geocam explain "$INPUT" "$OUTPUT" \
+geocam explain "$INPUT" --output "$OUTPUT" \
   --checkpoint "$CHECKPOINT" \
   --overlap 64 \
   --normalize scene
