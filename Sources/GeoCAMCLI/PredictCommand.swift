@@ -1,15 +1,24 @@
 import ArgumentParser
 import Foundation
 import GeoCAMGeo
+import GeoCAMCheckpoint
+import GeoCAMExplain
 import GeoCAMImaging
+import GeoCAMKit
 import GeoCAMModels
+import GeoCAMPipeline
 import GeoCAMTensor
 
 extension GeoCAM {
   /// `geocam predict INPUT --checkpoint CKPT [--raw-dir DIR]`: logits per tile.
   struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Run the model on an image or raster (tiles of 320 without overlap) and write raw logits.")
+      abstract: "Run the model on an image or raster: probability and class layers, and/or raw logits per tile.",
+      discussion: """
+        With --output, a city-scale run writes OUT.probs.tif, OUT.classes.tif, OUT.quicklook.png and
+        OUT.json (tiles blended across --overlap, resumable, shardable). Without it, tiles of --tile
+        pixels without overlap (the last row and column shifted inward) and --raw-dir logits only.
+        """)
 
     @Argument(help: "Image or raster readable by GDAL (GeoTIFF, PNG, JPEG, VRT, …).")
     var input: String
@@ -31,6 +40,12 @@ extension GeoCAM {
     @Flag(name: .long, help: "Print no per-tile lines.")
     var quiet = false
 
+    @Option(name: .shortAndLong, help: "City-scale run: write OUT.probs.tif, OUT.classes.tif, OUT.quicklook.png, OUT.json.")
+    var output: String?
+
+    @Option(name: .long, help: "With --output: pixels shared by neighbouring tiles.")
+    var overlap = 64
+
     func validate() throws {
       if tile <= 0 || tile % 32 != 0 { throw ValidationError("--tile must be a positive multiple of 32") }
     }
@@ -38,6 +53,21 @@ extension GeoCAM {
     func run() throws {
       let bundle = try model.load()
       let bandList = try parseBands(bands)
+      if let output {
+        var options = PipelineOptions()
+        options.tileSize = tile
+        options.overlap = overlap
+        options.bands = bandList
+        options.predictOnly = true
+        options.quiet = quiet
+        options.provenance["geocam_version"] = GeoCAMVersion.string
+        let tileModel = try ExplainingTileModel(
+          bundle: bundle, explainer: Explainer(methods: []), layer: nil, tileSize: tile,
+          checkpointSHA256: try SHA256.hex(ofFile: model.checkpoint),
+          artifacts: rawDir.map { TileArtifacts(rawDirectory: URL(fileURLWithPath: $0), pngDirectory: nil) })
+        print(try CityPipeline.run(input: input, output: output, model: tileModel, options: options).humanReadable)
+        return
+      }
       let raster = try GeoRaster(path: input)
       let started = Date()
       switch bundle.model.task {

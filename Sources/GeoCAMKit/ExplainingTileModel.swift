@@ -93,6 +93,7 @@ public final class ExplainingTileModel: TileModel {
     let session = try ExplanationSession(
       model: bundle.model, preprocessing: bundle.preprocessing, pixels: t, valid: allValid ? nil : valid, layer: layer,
       options: options)
+    if let artifacts, let origin { try artifacts.writeLogits(session.logits, x: origin.x, y: origin.y) }
     return ExplainingTileSession(owner: self, session: session, origin: origin)
   }
 }

@@ -35,11 +35,12 @@ public struct TileArtifacts: Sendable {
     try NPYFile.write(logits.values, shape: shape, to: dir.appendingPathComponent("logits.npy"))
   }
 
-  /// Writes everything for one explained tile.
+  /// Writes the maps and pictures of one explained tile (its logits are written when the tile
+  /// is run, by `writeLogits`).
   public func write(session: ExplanationSession, result: Explainer.Result, classNames: [String], x: Int, y: Int) throws {
     if let rawDirectory {
-      try writeLogits(session.logits, x: x, y: y)
       let dir = rawDirectory.appendingPathComponent("x\(x)_y\(y)")
+      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
       for e in result.explanations {
         let shape = e.method.isGuided ? e.shape : [e.height, e.width]
         try NPYFile.write(e.values, shape: shape, to: dir.appendingPathComponent("\(e.method.rawValue)_\(e.classIndex).npy"))
