@@ -52,6 +52,17 @@ extension ExplainableModel {
     try forward(pixels: pixels, preprocessing: preprocessing, tape: tape, taps: taps, options: ForwardOptions())
   }
 
+  /// Checks the input, then records it and its normalisation (the `input` tap) on a new context.
+  func startForward(
+    pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>, options: ForwardOptions
+  ) throws -> (context: ForwardContext, raw: Traced, normalized: Traced) {
+    try validate(height: pixels.height, width: pixels.width)
+    guard pixels.channels == 3 else { throw ModelError.badInput("expected 3 input channels, got \(pixels.channels)") }
+    let ctx = ForwardContext(tape: tape, requested: options.profile ? nil : taps, options: options)
+    let raw = tape.input(pixels)
+    return (ctx, raw, ctx.tap("input", tape.affine(raw, preprocessing.affine)))
+  }
+
   /// Throws `unknownLayer` unless `path` is one of `layerPaths`.
   public func checkLayer(_ path: String) throws {
     guard layerPaths.contains(path) else { throw ModelError.unknownLayer(path, available: layerPaths) }

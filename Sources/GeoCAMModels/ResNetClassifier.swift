@@ -36,11 +36,7 @@ public struct ResNetClassifier: ExplainableModel {
   public func forward(
     pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>, options: ForwardOptions
   ) throws -> ModelOutput {
-    try validate(height: pixels.height, width: pixels.width)
-    guard pixels.channels == 3 else { throw ModelError.badInput("expected 3 input channels, got \(pixels.channels)") }
-    let ctx = ForwardContext(tape: tape, requested: options.profile ? nil : taps, options: options)
-    let raw = tape.input(pixels)
-    let x = ctx.tap("input", tape.affine(raw, preprocessing.affine))
+    let (ctx, raw, x) = try startForward(pixels: pixels, preprocessing: preprocessing, tape: tape, taps: taps, options: options)
     let features = encoder(x, ctx)
     let pooled = ctx.tap("avgpool", tape.globalAveragePool(features[4]))
     let logits = ctx.tap("fc", tape.linear(pooled, fc))
