@@ -75,30 +75,28 @@ extension GeoCAM {
         let grid = try TileGrid(width: raster.width, height: raster.height, tileSize: tile, overlap: 0)
         for t in grid.tiles {
           let window = try raster.readWindow(x: t.x, y: t.y, width: tile, height: tile, bands: bandList)
-          let pixels = TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel)
+          let pixels = TileInput.tensor(pixels: window.data, valid: window.mask, height: window.height, width: window.width, fill: bundle.preprocessing.neutralPixel).tensor
           let out = try bundle.model.forward(
             pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
-          try writeLogits(out.logits.value, shape: [bundle.model.classCount, tile, tile], x: t.x, y: t.y)
+          try writeLogits(out.logits.value, x: t.x, y: t.y)
           if !quiet { print("tile x\(t.x)_y\(t.y): \(ClassShares.describe(out.logits.value, names: bundle.classNames))") }
         }
         print(String(format: "%d tiles in %.2f s", grid.count, Date().timeIntervalSince(started)))
       case .classification:
         let window = try raster.readWindow(x: 0, y: 0, width: raster.width, height: raster.height, bands: bandList)
-        let pixels = try resize.apply(TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel))
+        let pixels = try resize.apply(TileInput.tensor(pixels: window.data, valid: window.mask, height: window.height, width: window.width, fill: bundle.preprocessing.neutralPixel).tensor)
         let out = try bundle.model.forward(
           pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
-        try writeLogits(out.logits.value, shape: [bundle.model.classCount], x: 0, y: 0)
+        try writeLogits(out.logits.value, x: 0, y: 0)
         let logits = out.logits.value.values
         let top = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5)
         for k in top { print(String(format: "%6d  %-24@  %.4f", k, bundle.classNames[k] as NSString, logits[k])) }
       }
     }
 
-    func writeLogits(_ logits: Tensor, shape: [Int], x: Int, y: Int) throws {
+    func writeLogits(_ logits: Tensor, x: Int, y: Int) throws {
       guard let rawDir else { return }
-      let dir = URL(fileURLWithPath: rawDir).appendingPathComponent("x\(x)_y\(y)")
-      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-      try NPYFile.write(logits.values, shape: shape, to: dir.appendingPathComponent("logits.npy"))
+      try TileArtifacts(rawDirectory: URL(fileURLWithPath: rawDir), pngDirectory: nil).writeLogits(logits, x: x, y: y)
     }
   }
 }
@@ -141,21 +139,6 @@ enum ClassifierResize: String, ExpressibleByArgument, CaseIterable {
       values += try Resize.bilinear(plane, height: t.height, width: t.width, toHeight: height, toWidth: width)
     }
     return Tensor(channels: t.channels, batch: 1, height: height, width: width, values: values)
-  }
-}
-
-/// Turns raster windows into network inputs.
-enum TileInput {
-  /// Band-sequential pixels as `[3][1][H][W]`; invalid pixels get `fill` (the normalisation
-  /// mean, so they enter the network as 0).
-  static func tensor(_ w: RasterWindow, fill: [Float]) -> Tensor {
-    let plane = w.width * w.height
-    let t = Tensor(channels: w.bands.count, batch: 1, height: w.height, width: w.width, values: w.data)
-    for c in 0..<w.bands.count {
-      let p = t.plane(c, 0)
-      for i in 0..<plane where w.mask[i] == 0 { p[i] = fill[c] }
-    }
-    return t
   }
 }
 

@@ -79,17 +79,8 @@ public final class ExplainingTileModel: TileModel {
   }
 
   private func start(pixels: [Float], valid: [UInt8], size: Int, origin: TileOrigin?) throws -> any TileSession {
-    let t = Tensor(channels: 3, batch: 1, height: size, width: size, values: pixels)
-    let fill = bundle.preprocessing.neutralPixel
-    let plane = size * size
-    var allValid = true
-    for c in 0..<3 {
-      let p = t.plane(c, 0)
-      for i in 0..<plane where valid[i] == 0 {
-        p[i] = fill[c]
-        allValid = false
-      }
-    }
+    let (t, allValid) = TileInput.tensor(
+      pixels: pixels, valid: valid, height: size, width: size, fill: bundle.preprocessing.neutralPixel)
     let session = try ExplanationSession(
       model: bundle.model, preprocessing: bundle.preprocessing, pixels: t, valid: allValid ? nil : valid, layer: layer,
       options: options)

@@ -24,19 +24,28 @@ public enum ModelLoader {
   /// torchvision classifier: `conv1.weight`, `layer1.0.conv1.weight`, `fc.weight`.
   /// `foldBatchNorm` also builds folded conv+norm pairs (used when a forward asks for them).
   public static func load(_ w: WeightSource, foldBatchNorm: Bool = false) throws -> any ExplainableModel {
-    if w.has("decoder.p5.weight") && w.has("segmentation_head.0.weight") && w.has("encoder.conv1.weight") {
-      return try FPNModel(w, foldBatchNorm: foldBatchNorm)
-    }
-    if w.has("conv1.weight") && w.has("fc.weight") && w.has("layer1.0.conv1.weight") {
-      return try ResNetClassifier(w, foldBatchNorm: foldBatchNorm)
-    }
+    if isFPN(w) { return try FPNModel(w, foldBatchNorm: foldBatchNorm) }
+    if isClassifier(w) { return try ResNetClassifier(w, foldBatchNorm: foldBatchNorm) }
+    throw unrecognized(w)
+  }
+
+  static func isFPN(_ w: WeightSource) -> Bool {
+    w.has("decoder.p5.weight") && w.has("segmentation_head.0.weight") && w.has("encoder.conv1.weight")
+  }
+
+  static func isClassifier(_ w: WeightSource) -> Bool {
+    w.has("conv1.weight") && w.has("fc.weight") && w.has("layer1.0.conv1.weight")
+  }
+
+  /// Why keys match no supported architecture.
+  static func unrecognized(_ w: WeightSource) -> ModelError {
     if w.has("decoder.p5.weight") || w.keys.contains(where: { $0.hasPrefix("decoder.") }) {
       let decoderKeys = Set(w.keys.filter { $0.hasPrefix("decoder.") }.compactMap { $0.split(separator: ".").dropFirst().first })
-      throw ModelError.unknownArchitecture(
+      return ModelError.unknownArchitecture(
         "decoder with modules \(decoderKeys.sorted().prefix(6).joined(separator: ", ")) is not an smp FPN (supported: FPN with ResNet/ResNeXt encoders)")
     }
     let sample = w.keys.prefix(3).joined(separator: ", ")
-    throw ModelError.unknownArchitecture(
+    return ModelError.unknownArchitecture(
       "no smp FPN (encoder./decoder./segmentation_head.) or torchvision ResNet (conv1, layer1…4, fc) keys; first keys: \(sample)")
   }
 
@@ -51,13 +60,9 @@ extension ModelLoader {
   /// The architecture from keys and shapes alone, without reading any tensor data (what
   /// `geocam inspect` reports; it checks the same keys and shapes building the model would).
   public static func architecture(of w: WeightSource) throws -> ModelArchitecture {
-    let isFPN = w.has("decoder.p5.weight") && w.has("segmentation_head.0.weight") && w.has("encoder.conv1.weight")
-    let isClassifier = !isFPN && w.has("conv1.weight") && w.has("fc.weight") && w.has("layer1.0.conv1.weight")
-    guard isFPN || isClassifier else {
-      // Reuse the loader's explanation of what is missing.
-      _ = try load(EmptyShapesOnly(base: w))
-      throw ModelError.unknownArchitecture("unrecognised keys")
-    }
+    let isFPN = isFPN(w)
+    let isClassifier = !isFPN && isClassifier(w)
+    guard isFPN || isClassifier else { throw unrecognized(w) }
     let prefix = isFPN ? "encoder." : ""
     let bottleneck = w.has(prefix + "layer1.0.conv3.weight")
     var counts: [Int] = []
@@ -100,12 +105,4 @@ extension ModelLoader {
       name: "FPN", encoder: encoder, classes: head[0], groups: groups, decoderPyramidChannels: p5[0],
       decoderSegmentationChannels: seg[0], mergePolicy: merge)
   }
-}
-
-/// A view of a weight source that exposes keys and shapes but no data (for error messages).
-private struct EmptyShapesOnly: WeightSource {
-  let base: WeightSource
-  var keys: [String] { base.keys }
-  func shape(of key: String) -> [Int]? { base.shape(of: key) }
-  func floats(_ key: String) throws -> [Float] { throw ModelError.missingKey(key) }
 }
