@@ -84,12 +84,15 @@ let package = Package(
     /// Fixture readers and the weight formula shared by the numeric test targets.
     .target(
       name: "GeoCAMTestSupport", dependencies: ["GeoCAMModels", "GeoCAMTensor"], path: "Tests/GeoCAMTestSupport"),
+    /// GeoTIFFs in Cape Town's CRS written with GDAL, shared by the geo, pipeline and end-to-end tests.
+    .target(
+      name: "GeoCAMGeoTestSupport", dependencies: ["GeoCAMGeo", "CGDAL"], path: "Tests/GeoCAMGeoTestSupport"),
     .testTarget(name: "GeoCAMTensorTests", dependencies: ["GeoCAMTensor"]),
     .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint"]),
     .testTarget(
       name: "GeoCAMModelsTests",
       dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMTestSupport"]),
-    .testTarget(name: "GeoCAMGeoTests", dependencies: ["GeoCAMGeo", "CGDAL"]),
+    .testTarget(name: "GeoCAMGeoTests", dependencies: ["GeoCAMGeo", "GeoCAMGeoTestSupport", "CGDAL"]),
     .testTarget(name: "GeoCAMImagingTests", dependencies: ["GeoCAMImaging"]),
     .testTarget(
       name: "GeoCAMExplainTests",
@@ -97,8 +100,9 @@ let package = Package(
     .testTarget(
       name: "GeoCAMKitTests",
       dependencies: [
-        "GeoCAMKit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMModels", "GeoCAMPipeline", "GeoCAMTensor", "CGDAL",
+        "GeoCAMKit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMImaging", "GeoCAMModels",
+        "GeoCAMPipeline", "GeoCAMTensor",
       ]),
-    .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "CGDAL"]),
+    .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "GeoCAMGeoTestSupport"]),
   ]
 )

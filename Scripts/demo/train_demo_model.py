@@ -14,10 +14,19 @@ drawn with np.random.default_rng([CROP_SEED, s]) (55% centred near an object, cl
 Training scene seeds are >= 10,000,000; the demo tiles use seeds below 1,000 and the validation
 scenes of --eval use 5,000,000+, so the sets are disjoint.
 
-Schedule: STEPS steps (default 1,500), lr warm-up over 100 steps to 1e-3, then cosine to 2e-5;
-AdamW weight decay 1e-4. Seeds are fixed (torch, numpy, data); a run is resumable: a checkpoint
-(`last.ckpt`, a Lightning checkpoint) is written atomically every 100 steps and at the end, and
-`--resume` continues from it with the same step count and the same data stream.
+Schedule: two stages, STEPS = 3,500 steps in all; AdamW, weight decay 1e-4.
+  stage 1 (steps 0-1,499): lr warm-up over 100 steps to 1e-3, then cosine to 2e-5; class weights
+      1 / 1.5 / 3 / 1.5; crops 55% near an object, 20% near a confounder, 25% anywhere.
+  stage 2 (steps 1,500-3,499): warm restart at 3e-4, cosine to 1e-5; class weights 1 / 1 / 1.25 / 1;
+      crops 40% / 35% / 25%.
+Why stage 2: after stage 1 (held-out pixel IoU PV 0.66, WH 0.27, PH 0.64) the errors were mostly
+false positives: on 8 validation scenes more than half of the predicted object pixels were wrong,
+mostly on vehicles and shade cloth, on object borders and on plain background (skylights and
+vehicles were often taken for water heaters). The heavy class weights had bought recall at that
+price, so stage 2 lowers them and shows the model more confounders at a smaller learning rate.
+
+Seeds are fixed (torch, numpy, data); a run is resumable: a checkpoint (`last.ckpt`, a Lightning
+checkpoint) is written atomically every 100 steps and at the end, and `--resume` continues from it with the same step count and the same data stream.
 
 Measured here (2 shared cores, `nice -n 19`, torch.set_num_threads(2)): ~1.3 s per step for
 forward+backward+AdamW on an idle machine, ~0.25 s to draw the step's new scene, ~1.9 s per step
@@ -55,7 +64,10 @@ MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 CLASS_WEIGHTS = [1.0, 1.5, 3.0, 1.5]   # background, solar panel, water heater (small), pool heater
 
-STEPS = 1500
+STEPS = 3500
+STAGE2 = 1500          # first step of stage 2 (see the module docstring)
+CLASS_WEIGHTS_2 = [1.0, 1.0, 1.25, 1.0]
+LR_2 = 3e-4
 BATCH = 8
 CROP = 160
 SCENE = 640
@@ -91,6 +103,8 @@ class PVModel(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
+        if self.global_step >= STAGE2:
+            self.ce_loss.weight.copy_(torch.tensor(CLASS_WEIGHTS_2))
         logits = self(x)
         loss = self.ce_loss(logits, y)
         with torch.no_grad():
@@ -106,8 +120,13 @@ class PVModel(pl.LightningModule):
         def lr_lambda(step):
             if step < WARMUP:
                 return (step + 1) / WARMUP
-            t = min(1.0, (step - WARMUP) / max(1, total - WARMUP))
-            return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t))
+            if step < STAGE2:
+                t = (step - WARMUP) / (STAGE2 - WARMUP)
+                return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t))
+            # warm restart: LR_2 cosine down to 1e-5 over the remaining steps
+            t = min(1.0, (step - STAGE2) / max(1, total - STAGE2))
+            lo, hi = 1e-5 / LR, LR_2 / LR
+            return lo + (hi - lo) * 0.5 * (1 + math.cos(math.pi * t))
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
@@ -130,18 +149,19 @@ def centres(scene):
 def sample_batch(pool, step):
     """The batch for `step`: BATCH crops (float32 0..255 NCHW) and int64 labels."""
     rng = np.random.default_rng([CROP_SEED, step])
+    near_object, near_confounder = (0.55, 0.75) if step < STAGE2 else (0.40, 0.75)
     xs, ys = [], []
     half = CROP // 2
     for _ in range(BATCH):
         scene, (objs, conf) = pool[int(rng.integers(len(pool)))]
         u = rng.random()
         centre = None
-        if u < 0.55:
+        if u < near_object:
             present = [c for c in (1, 2, 3) if objs[c]]
             if present:
                 c = present[int(rng.integers(len(present)))]
                 centre = objs[c][int(rng.integers(len(objs[c])))] + rng.normal(0, 30, 2)
-        elif u < 0.75 and conf:
+        elif u < near_confounder and conf:
             centre = conf[int(rng.integers(len(conf)))] + rng.normal(0, 30, 2)
         if centre is None:
             centre = rng.uniform(half, SCENE - half, 2)

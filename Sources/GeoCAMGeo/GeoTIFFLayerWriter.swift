@@ -258,22 +258,19 @@ public final class GeoTIFFLayerWriter {
 
   /// Writes `values` (row-major, `width × height`) to a window of band `band`.
   public func write(band: Int, x: Int, y: Int, width: Int, height: Int, values: [Float]) throws {
-    try checkWindow(band: band, x: x, y: y, width: width, height: height, count: values.count)
-    let b = try self.band(band)
-    CPLErrorReset()
-    // GF_Write only reads the buffer; GDAL's signature is just not const.
-    let err = values.withUnsafeBytes { buf in
-      GDALRasterIOEx(
-        b, GF_Write, Int32(x), Int32(y), Int32(width), Int32(height),
-        UnsafeMutableRawPointer(mutating: buf.baseAddress), Int32(width), Int32(height), GDT_Float32,
-        0, 0, nil)
-    }
-    try GDALRuntime.check(err, path, "cannot write window \(x),\(y) \(width)x\(height) of band \(band)")
+    try writeWindow(band: band, x: x, y: y, width: width, height: height, values: values, type: GDT_Float32)
   }
 
   /// Writes `values` (row-major, `width × height`) to a window of band `band`; for Float layers
   /// the bytes are converted to Float32.
   public func write(band: Int, x: Int, y: Int, width: Int, height: Int, values: [UInt8]) throws {
+    try writeWindow(band: band, x: x, y: y, width: width, height: height, values: values, type: GDT_Byte)
+  }
+
+  /// Both `write`s: `type` is the GDAL type of `T`; GDAL converts to the band's type.
+  private func writeWindow<T>(
+    band: Int, x: Int, y: Int, width: Int, height: Int, values: [T], type: GDALDataType
+  ) throws {
     try checkWindow(band: band, x: x, y: y, width: width, height: height, count: values.count)
     let b = try self.band(band)
     CPLErrorReset()
@@ -281,8 +278,7 @@ public final class GeoTIFFLayerWriter {
     let err = values.withUnsafeBytes { buf in
       GDALRasterIOEx(
         b, GF_Write, Int32(x), Int32(y), Int32(width), Int32(height),
-        UnsafeMutableRawPointer(mutating: buf.baseAddress), Int32(width), Int32(height), GDT_Byte,
-        0, 0, nil)
+        UnsafeMutableRawPointer(mutating: buf.baseAddress), Int32(width), Int32(height), type, 0, 0, nil)
     }
     try GDALRuntime.check(err, path, "cannot write window \(x),\(y) \(width)x\(height) of band \(band)")
   }

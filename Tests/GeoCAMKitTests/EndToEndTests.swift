@@ -1,7 +1,7 @@
-import CGDAL
 import Foundation
 import GeoCAMExplain
 import GeoCAMGeo
+import GeoCAMGeoTestSupport
 import GeoCAMImaging
 import GeoCAMKit
 import GeoCAMModels
@@ -13,42 +13,19 @@ import Testing
 /// a georeferenced raster, the city pipeline, layers, raw arrays and pictures.
 @Suite("End to end on the full-size FPN", .serialized)
 struct EndToEndTests {
-  static let wkt = """
-    PROJCS["Lo19 test",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],\
-    UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],\
-    PARAMETER["central_meridian",19],PARAMETER["scale_factor",1],PARAMETER["false_easting",0],\
-    PARAMETER["false_northing",0],UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH]]
-    """
-
   /// Writes a 3-band Byte GeoTIFF with smooth structure.
   static func raster(width: Int, height: Int, at path: String) throws {
-    GDALAllRegister()
-    guard let driver = GDALGetDriverByName("GTiff"),
-      let ds = GDALCreate(driver, path, Int32(width), Int32(height), 3, GDT_Byte, nil)
-    else { throw GeoError(path, "cannot create test raster") }
-    var gt = [-52000.0, 0.08, 0, -3771000.0, 0, -0.08]
-    GDALSetGeoTransform(ds, &gt)
-    GDALSetProjection(ds, wkt)
-    for b in 1...3 {
-      var data = [UInt8](repeating: 0, count: width * height)
-      for y in 0..<height {
-        for x in 0..<width {
-          let checker: Double = (x / 40 + y / 40) % 2 == 0 ? 40 : 0
-          let v = 120 + 60 * sin(Double(x) / Double(9 + 4 * b)) * cos(Double(y) / 13) + checker
-          data[y * width + x] = UInt8(max(0, min(255, v)))
-        }
-      }
-      let band = GDALGetRasterBand(ds, Int32(b))
-      _ = GDALRasterIO(band, GF_Write, 0, 0, Int32(width), Int32(height), &data, Int32(width), Int32(height), GDT_Byte, 0, 0)
+    try TestGeoTIFF.write(path, width: width, height: height, bands: 3, of: UInt8.self) { b, x, y in
+      let checker: Double = (x / 40 + y / 40) % 2 == 0 ? 40 : 0
+      let v = 120 + 60 * sin(Double(x) / Double(9 + 4 * b)) * cos(Double(y) / 13) + checker
+      return UInt8(max(0, min(255, v)))
     }
-    GDALClose(ds)
   }
 
   @Test("one tile, overlap 0: each layer pixel is the tile's upsampled raw map; raw arrays and pictures written")
   func singleTileIdentity() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("geocam-e2e-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
+    let dir = try TestGeoTIFF.makeTempDir("geocam-e2e")
+    defer { TestGeoTIFF.removeDir(dir) }
     let input = dir.appendingPathComponent("scene.tif").path
     try Self.raster(width: 320, height: 320, at: input)
     let weights = try SyntheticWeights.fpn(encoder: "resnext50_32x4d", classes: 4)
