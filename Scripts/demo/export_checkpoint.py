@@ -19,6 +19,9 @@ eps (1e-5, negligible next to the variance). Every other tensor is checked for o
 export refuses to write a file with inf/nan. The script then compares the float16 model with the
 float32 one on a generated scene (same argmax on >= 99.5% of pixels required).
 
+`--bias-offsets FILE` adds the per-class offsets fitted by `calibrate_biases.py` on validation
+scenes to `segmentation_head.0.bias` (recorded in the metadata as `bias_offsets`).
+
 Usage: /work/pyref/bin/python Scripts/demo/export_checkpoint.py /work/demo-scratch/train/last.ckpt
 Pinned versions: Scripts/demo/requirements.txt.
 """
@@ -119,15 +122,24 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--no-check", action="store_true")
+    ap.add_argument("--bias-offsets", metavar="JSON", help="written by calibrate_biases.py")
     a = ap.parse_args()
     sd32 = plain_state_dict(a.checkpoint)
+    meta = dict(META)
+    if a.bias_offsets:
+        with open(a.bias_offsets) as f:
+            offsets = json.load(f)["bias_offsets"]
+        bias = sd32["segmentation_head.0.bias"]
+        sd32["segmentation_head.0.bias"] = bias + torch.tensor(offsets, dtype=bias.dtype)
+        meta["bias_offsets"] = offsets
+        print(f"segmentation head bias offsets {offsets}")
     sd = dict(sd32)
     k = rescale_stem(sd)
     if k != 1:
         print(f"stem rescaled by 1/{k} (bn1.running_var max was {float(sd32['encoder.bn1.running_var'].max()):.4g})")
     tensors = to_f16(sd)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    save_file(tensors, a.out, metadata={"format": "pt", "geocam": json.dumps(META)})
+    save_file(tensors, a.out, metadata={"format": "pt", "geocam": json.dumps(meta)})
     size = os.path.getsize(a.out)
     print(f"wrote {a.out}: {len(tensors)} tensors, {size / 1e6:.1f} MB")
     if size > 60e6:
