@@ -9,8 +9,9 @@ with cross-entropy (class weights in the `ce_loss.weight` buffer) and AdamW.
 Data: procedural scenes from `generate_scenes.py`, regenerated from seeds on the fly (nothing is
 stored). A pool of POOL_SIZE 640x640 scenes is kept; at step s the scene with seed
 TRAIN_SEED_BASE + POOL_SIZE + s replaces the oldest one, and the 8 crops of 160x160 for step s are
-drawn with np.random.default_rng([CROP_SEED, s]) (55% centred near an object, class-balanced;
-20% near a confounder; 25% anywhere; random 90-degree rotations, flips, brightness/contrast).
+drawn with np.random.default_rng([CROP_SEED, s]) (centred near an object, class-balanced, near a
+confounder, or anywhere, in the shares of the step's stage below; random 90-degree rotations,
+flips, brightness/contrast).
 Training scene seeds are >= 10,000,000; the demo tiles use seeds below 1,000 and the validation
 scenes of --eval use 5,000,000+, so the sets are disjoint.
 
@@ -37,11 +38,12 @@ trains longer at the stage-2 rate with more weight on water heaters. The per-cla
 are then refitted by `calibrate_biases.py`.
 
 Seeds are fixed (torch, numpy, data); a run is resumable: a checkpoint (`last.ckpt`, a Lightning
-checkpoint) is written atomically every 100 steps and at the end, and `--resume` continues from it with the same step count and the same data stream.
+checkpoint) is written atomically every 100 steps and at the end, and `--resume` continues from
+it with the same step count and the same data stream.
 
 Measured here (2 shared cores, `nice -n 19`, torch.set_num_threads(2)): ~1.3 s per step for
 forward+backward+AdamW on an idle machine, ~0.25 s to draw the step's new scene, ~1.9 s per step
-in all on a lightly loaded machine, so 1,500 steps take ~50 min. At nice 19 the run only gets
+in all on a lightly loaded machine, so 1,500 steps take ~50 min and all 7,500 about four hours. At nice 19 the run only gets
 what other jobs leave: with compilers and tests running beside it, 5-17 s per step were seen.
 The log prints the running average and an ETA every 10 steps.
 
