@@ -100,7 +100,7 @@ let package = Package(
     .testTarget(
       name: "GeoCAMKitTests",
       dependencies: [
-        "GeoCAMKit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMImaging", "GeoCAMModels",
+        "GeoCAMKit", "GeoCAMCheckpoint", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMImaging", "GeoCAMModels",
         "GeoCAMPipeline", "GeoCAMTensor",
       ]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "GeoCAMGeoTestSupport"]),

@@ -22,7 +22,7 @@ float32 one on a generated scene (same argmax on >= 99.5% of pixels required).
 `--bias-offsets FILE` adds the per-class offsets fitted by `calibrate_biases.py` on validation
 scenes to `segmentation_head.0.bias` (recorded in the metadata as `bias_offsets`).
 
-Usage: /work/pyref/bin/python Scripts/demo/export_checkpoint.py /work/demo-scratch/train/last.ckpt
+Usage: python Scripts/demo/export_checkpoint.py demo-train/last.ckpt --bias-offsets demo-train/bias_offsets.json
 Pinned versions: Scripts/demo/requirements.txt.
 """
 from __future__ import annotations

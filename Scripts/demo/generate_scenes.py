@@ -1069,7 +1069,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--size", type=int, default=800)
     ap.add_argument("--angle", type=float, default=None)
-    ap.add_argument("--out", default="/work/demo-scratch/preview")
+    ap.add_argument("--out", default="demo-preview", help="folder for the scene, annotated and label PNGs")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     s = generate_scene(a.seed, a.size, a.size, a.angle)

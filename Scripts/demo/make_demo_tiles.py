@@ -20,7 +20,7 @@ scale 1, no false easting/northing, x east / y north, written as a custom WKT wi
 (LO19_WKT below). Scenes lie at plausible suburban coordinates (x ~ -52,000 m, y ~ -3,771,000 m),
 pixel size 0.08 m, north-up.
 
-Usage: /work/pyref/bin/python Scripts/demo/make_demo_tiles.py [--out Tiles]
+Usage: python Scripts/demo/make_demo_tiles.py [--out Tiles]
 Pinned versions: Scripts/demo/requirements.txt (rasterio 1.4.4, pyogrio 0.13.0, shapely 2.2.0).
 """
 from __future__ import annotations
@@ -131,7 +131,7 @@ def readme(out, rows):
         "pool heaters; unlabelled look-alike confounders) and written by `Scripts/demo/make_demo_tiles.py`.",
         "Their seeds (below 1,000) are disjoint from the training seeds (>= 10,000,000) and the validation",
         "seeds (>= 5,000,000) of `Scripts/demo/train_demo_model.py`. Rebuild with",
-        "`/work/pyref/bin/python Scripts/demo/make_demo_tiles.py` (pinned versions in",
+        "`python Scripts/demo/make_demo_tiles.py` (pinned versions in",
         "`Scripts/demo/requirements.txt`); the rasters come out byte-identical, the GeoPackages differ only in timestamps.",
         "",
         "## Files",

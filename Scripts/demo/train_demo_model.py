@@ -15,7 +15,7 @@ flips, brightness/contrast).
 Training scene seeds are >= 10,000,000; the demo tiles use seeds below 1,000 and the validation
 scenes of --eval use 5,000,000+, so the sets are disjoint.
 
-Schedule: four stages, STEPS = 7,500 steps in all; AdamW, weight decay 1e-4.
+Schedule (the STAGES table): four stages, STEPS = 7,500 steps in all; AdamW, weight decay 1e-4.
   stage 1 (steps 0-1,499): lr warm-up over 100 steps to 1e-3, then cosine to 2e-5; class weights
       1 / 1.5 / 3 / 1.5; crops 55% near an object, 20% near a confounder, 25% anywhere.
   stage 2 (steps 1,500-3,499): warm restart at 3e-4, cosine to 1e-5; class weights 1 / 1 / 1.25 / 1;
@@ -48,8 +48,8 @@ what other jobs leave: with compilers and tests running beside it, 5-17 s per st
 The log prints the running average and an ETA every 10 steps.
 
 Usage:
-  nice -n 19 nohup /work/pyref/bin/python Scripts/demo/train_demo_model.py \\
-      --out /work/demo-scratch/train > /work/demo-scratch/train/train.log 2>&1 &
+  mkdir -p demo-train
+  nice -n 19 nohup python Scripts/demo/train_demo_model.py --out demo-train > demo-train/train.log 2>&1 &
   ... --resume            # continue from OUT/last.ckpt after an interruption
   ... --eval OUT/last.ckpt  # pixel IoU per class + confounder hits on held-out validation scenes
 Then: Scripts/demo/export_checkpoint.py OUT/last.ckpt  (float16 safetensors for GeoCAM).
@@ -62,6 +62,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -75,22 +76,38 @@ import generate_scenes as gen  # noqa: E402
 CLASS_NAMES = gen.CLASS_NAMES
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
-CLASS_WEIGHTS = [1.0, 1.5, 3.0, 1.5]   # background, solar panel, water heater (small), pool heater
 
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the schedule (see the module docstring for why each exists)."""
+    first_step: int
+    peak_lr: float         # warm restart value; stage 1 reaches it after WARMUP steps
+    final_lr: float        # cosine end value at the next stage's first step (or at STEPS)
+    class_weights: tuple   # cross-entropy weights: background, solar panel, water heater, pool heater
+    near_object: float     # share of crops centred near an object (class-balanced)
+    near_confounder: float  # share of crops centred near a confounder; the rest are anywhere
+    skylight_share: float  # of the confounder crops, the share centred on a skylight
+
+
+STAGES = (
+    Stage(0, 1e-3, 2e-5, (1.0, 1.5, 3.0, 1.5), 0.55, 0.20, 0.0),
+    Stage(1500, 3e-4, 1e-5, (1.0, 1.0, 1.25, 1.0), 0.40, 0.35, 0.0),
+    Stage(3500, 1.5e-4, 1e-5, (1.0, 1.0, 1.25, 1.0), 0.40, 0.35, 0.5),
+    Stage(4500, 3e-4, 1e-5, (1.0, 1.0, 2.0, 1.0), 0.40, 0.35, 0.5),
+)
 STEPS = 7500
-STAGE2 = 1500          # first step of stage 2 (see the module docstring)
-CLASS_WEIGHTS_2 = [1.0, 1.0, 1.25, 1.0]
-LR_2 = 3e-4
-STAGE3 = 3500          # first step of stage 3
-LR_3 = 1.5e-4
-STAGE4 = 4500          # first step of stage 4
-LR_4 = 3e-4
-CLASS_WEIGHTS_4 = [1.0, 1.0, 2.0, 1.0]
+
+
+def stage_at(step: int) -> int:
+    """Index in STAGES of the stage that `step` belongs to."""
+    return max(i for i, st in enumerate(STAGES) if st.first_step <= step)
+
+
 BATCH = 8
 CROP = 160
 SCENE = 640
 POOL_SIZE = 6
-LR = 1e-3
 WARMUP = 100
 CKPT_EVERY = int(os.environ.get("GEOCAM_CKPT_EVERY", 100))
 TORCH_SEED = 1234
@@ -110,7 +127,7 @@ class PVModel(pl.LightningModule):
                              classes=len(CLASS_NAMES))
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
         self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1))
-        self.ce_loss = nn.CrossEntropyLoss(weight=torch.tensor(CLASS_WEIGHTS))
+        self.ce_loss = nn.CrossEntropyLoss(weight=torch.tensor(STAGES[0].class_weights))
         self.total_steps = total_steps
         self.confusion = torch.zeros(4, 4, dtype=torch.long)  # running, reset each log interval
         self.last_loss = float("nan")
@@ -121,9 +138,7 @@ class PVModel(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        if self.global_step >= STAGE2:
-            weights = CLASS_WEIGHTS_4 if self.global_step >= STAGE4 else CLASS_WEIGHTS_2
-            self.ce_loss.weight.copy_(torch.tensor(weights))
+        self.ce_loss.weight.copy_(torch.tensor(STAGES[stage_at(self.global_step)].class_weights))
         logits = self(x)
         loss = self.ce_loss(logits, y)
         with torch.no_grad():
@@ -133,24 +148,21 @@ class PVModel(pl.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=LR, weight_decay=1e-4)
+        base = STAGES[0].peak_lr
+        opt = torch.optim.AdamW(self.parameters(), lr=base, weight_decay=1e-4)
         total = self.total_steps
 
         def lr_lambda(step):
-            if step < WARMUP:
+            # stage 1 warms up linearly; every stage then anneals by a cosine from its peak to its
+            # final rate, so later stages are warm restarts
+            i = stage_at(step)
+            st = STAGES[i]
+            if i == 0 and step < WARMUP:
                 return (step + 1) / WARMUP
-            if step < STAGE2:
-                t = (step - WARMUP) / (STAGE2 - WARMUP)
-                return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t))
-            # warm restarts: each later stage starts at its peak and anneals to 1e-5
-            if step < STAGE3:
-                start, end, peak = STAGE2, STAGE3, LR_2
-            elif step < STAGE4:
-                start, end, peak = STAGE3, STAGE4, LR_3
-            else:
-                start, end, peak = STAGE4, total, LR_4
+            start = WARMUP if i == 0 else st.first_step
+            end = STAGES[i + 1].first_step if i + 1 < len(STAGES) else total
             t = min(1.0, (step - start) / max(1, end - start))
-            lo, hi = 1e-5 / LR, peak / LR
+            lo, hi = st.final_lr / base, st.peak_lr / base
             return lo + (hi - lo) * 0.5 * (1 + math.cos(math.pi * t))
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
@@ -175,7 +187,8 @@ def centres(scene):
 def sample_batch(pool, step):
     """The batch for `step`: BATCH crops (float32 0..255 NCHW) and int64 labels."""
     rng = np.random.default_rng([CROP_SEED, step])
-    near_object, near_confounder = (0.55, 0.75) if step < STAGE2 else (0.40, 0.75)
+    st = STAGES[stage_at(step)]
+    near_object, near_confounder = st.near_object, st.near_object + st.near_confounder
     xs, ys = [], []
     half = CROP // 2
     for _ in range(BATCH):
@@ -188,7 +201,7 @@ def sample_batch(pool, step):
                 c = present[int(rng.integers(len(present)))]
                 centre = objs[c][int(rng.integers(len(objs[c])))] + rng.normal(0, 30, 2)
         elif u < near_confounder and conf:
-            if step >= STAGE3 and sky and rng.random() < 0.5:
+            if st.skylight_share > 0 and sky and rng.random() < st.skylight_share:
                 centre = sky[int(rng.integers(len(sky)))] + rng.normal(0, 30, 2)
             else:
                 centre = conf[int(rng.integers(len(conf)))] + rng.normal(0, 30, 2)
@@ -334,7 +347,7 @@ def evaluate(path, n, size=640):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default="/work/demo-scratch/train")
+    ap.add_argument("--out", default="demo-train", help="run folder (last.ckpt, written every 100 steps)")
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--eval", metavar="CKPT")

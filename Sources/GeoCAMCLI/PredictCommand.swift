@@ -75,7 +75,7 @@ extension GeoCAM {
         let grid = try TileGrid(width: raster.width, height: raster.height, tileSize: tile, overlap: 0)
         for t in grid.tiles {
           let window = try raster.readWindow(x: t.x, y: t.y, width: tile, height: tile, bands: bandList)
-          let pixels = TileInput.tensor(pixels: window.data, valid: window.mask, height: window.height, width: window.width, fill: bundle.preprocessing.neutralPixel).tensor
+          let pixels = TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor
           let out = try bundle.model.forward(
             pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
           try writeLogits(out.logits.value, x: t.x, y: t.y)
@@ -84,7 +84,7 @@ extension GeoCAM {
         print(String(format: "%d tiles in %.2f s", grid.count, Date().timeIntervalSince(started)))
       case .classification:
         let window = try raster.readWindow(x: 0, y: 0, width: raster.width, height: raster.height, bands: bandList)
-        let pixels = try resize.apply(TileInput.tensor(pixels: window.data, valid: window.mask, height: window.height, width: window.width, fill: bundle.preprocessing.neutralPixel).tensor)
+        let pixels = try resize.apply(TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor)
         let out = try bundle.model.forward(
           pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
         try writeLogits(out.logits.value, x: 0, y: 0)

@@ -1,3 +1,4 @@
+import GeoCAMGeo
 import GeoCAMTensor
 
 /// Turns pixels read from a raster into network inputs.
@@ -19,5 +20,10 @@ public enum TileInput {
       }
     }
     return (t, allValid)
+  }
+
+  /// A window read by `GeoRaster`, its masked pixels set to `fill`.
+  public static func tensor(_ window: RasterWindow, fill: [Float]) -> (tensor: Tensor, allValid: Bool) {
+    tensor(pixels: window.data, valid: window.mask, height: window.height, width: window.width, fill: fill)
   }
 }

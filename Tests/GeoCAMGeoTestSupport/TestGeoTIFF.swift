@@ -3,7 +3,7 @@ import Foundation
 import GeoCAMGeo
 
 /// A pixel type the tests can write with GDAL.
-public protocol TestPixel {
+public protocol TestPixel: BitwiseCopyable {
   /// The GDAL data type of a band holding this type.
   static var gdalType: GDALDataType { get }
 }
@@ -70,8 +70,11 @@ public enum TestGeoTIFF {
       for y in 0..<height { for x in 0..<width { buf.append(value(b, x, y)) } }
       let band = GDALGetRasterBand(ds, Int32(b))
       if let noData { GDALSetRasterNoDataValue(band, noData) }
-      let err = GDALRasterIO(
-        band, GF_Write, 0, 0, Int32(width), Int32(height), &buf, Int32(width), Int32(height), T.gdalType, 0, 0)
+      let err = buf.withUnsafeMutableBytes {
+        GDALRasterIO(
+          band, GF_Write, 0, 0, Int32(width), Int32(height), $0.baseAddress, Int32(width), Int32(height), T.gdalType,
+          0, 0)
+      }
       guard err == CE_None else { throw GeoError(path, "write failed") }
     }
     return path

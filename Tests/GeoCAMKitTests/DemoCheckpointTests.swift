@@ -1,0 +1,71 @@
+import Foundation
+import GeoCAMCheckpoint
+import GeoCAMGeo
+import GeoCAMKit
+import GeoCAMModels
+import GeoCAMTensor
+import Testing
+
+/// The committed demo checkpoint on the committed demo scene: guards the float16 safetensors path
+/// (metadata, rescaled stem) and the facts the README states about the demo.
+@Suite("Demo checkpoint on the demo scene")
+struct DemoCheckpointTests {
+  static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+  static let checkpoint = repo.appendingPathComponent("Checkpoints/geocam-demo-fpn-resnext50_32x4d.safetensors").path
+  static let scene = repo.appendingPathComponent("Tiles/demo-main.tif").path
+  static let labels = repo.appendingPathComponent("Tiles/demo-main-labels.tif").path
+
+  /// The argmax class map of one 320-px tile, predicted without blending.
+  static func classMap(_ bundle: ModelBundle, x: Int, y: Int) throws -> [UInt8] {
+    let window = try GeoRaster(path: scene).readWindow(x: x, y: y, width: 320, height: 320)
+    let pixels = TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor
+    let logits = try bundle.model.forward(
+      pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: []
+    ).logits.value
+    let planes = (0..<logits.channels).map { logits.plane($0, 0) }
+    return (0..<(320 * 320)).map { i in
+      var best = 0
+      for k in 1..<planes.count where planes[k][i] > planes[best][i] { best = k }
+      return UInt8(best)
+    }
+  }
+
+  @Test("metadata as documented; a tile with all three classes is segmented with IoU ≥ 0.7 per class")
+  func segmentsTheDemoScene() throws {
+    let bundle = try ModelBundle.load(path: Self.checkpoint)
+    #expect(bundle.classNames == ["background", "solar_panel", "water_heater", "pool_heater"])
+    #expect(bundle.metadata.gsdM == 0.08)
+    #expect(bundle.metadata.pixelRange == 255)
+    let predicted = try Self.classMap(bundle, x: 512, y: 1280)
+    let truth = try GeoRaster(path: Self.labels).readWindow(x: 512, y: 1280, width: 320, height: 320).data
+    for k in 1...3 {
+      var inter = 0
+      var union = 0
+      for i in predicted.indices {
+        let p = predicted[i] == k
+        let t = Int(truth[i]) == k
+        if p && t { inter += 1 }
+        if p || t { union += 1 }
+      }
+      #expect(union > 1000, "class \(k) is present in the tile")
+      #expect(Double(inter) / Double(union) >= 0.7, "class \(k): IoU \(Double(inter) / Double(union))")
+    }
+  }
+
+  @Test("the skylight the README audits (pixel 408, 194) is taken for a water heater")
+  func auditedSkylightIsAFalsePositive() throws {
+    let bundle = try ModelBundle.load(path: Self.checkpoint)
+    let predicted = try Self.classMap(bundle, x: 248, y: 34)
+    let truth = try GeoRaster(path: Self.labels).readWindow(x: 248, y: 34, width: 320, height: 320).data
+    // a 9×9 patch at the skylight's centre (tile pixel 160, 160): background in the truth
+    var waterHeater = 0
+    for y in 156...164 {
+      for x in 156...164 {
+        #expect(truth[y * 320 + x] == 0)
+        if predicted[y * 320 + x] == 2 { waterHeater += 1 }
+      }
+    }
+    #expect(waterHeater >= 60, "\(waterHeater) of 81 pixels predicted as water heater")
+  }
+}
