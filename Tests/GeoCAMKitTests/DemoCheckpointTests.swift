@@ -16,9 +16,13 @@ struct DemoCheckpointTests {
   static let scene = repo.appendingPathComponent("Tiles/demo-main.tif").path
   static let labels = repo.appendingPathComponent("Tiles/demo-main-labels.tif").path
 
+  /// A 320-px tile of the demo scene.
+  static func tile(x: Int, y: Int) throws -> RasterWindow {
+    try GeoRaster(path: scene).readWindow(x: x, y: y, width: 320, height: 320)
+  }
+
   /// The argmax class map of one 320-px tile, predicted without blending.
-  static func classMap(_ bundle: ModelBundle, x: Int, y: Int) throws -> [UInt8] {
-    let window = try GeoRaster(path: scene).readWindow(x: x, y: y, width: 320, height: 320)
+  static func classMap(_ bundle: ModelBundle, _ window: RasterWindow) throws -> [UInt8] {
     let pixels = TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor
     let logits = try bundle.model.forward(
       pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: []
@@ -31,13 +35,20 @@ struct DemoCheckpointTests {
     }
   }
 
+  /// Pixels predicted as `cls` in the square `lo..<hi` (both axes) of a tile's class map.
+  static func count(_ map: [UInt8], _ cls: UInt8, _ lo: Int, _ hi: Int) -> Int {
+    var n = 0
+    for y in lo..<hi { for x in lo..<hi where map[y * 320 + x] == cls { n += 1 } }
+    return n
+  }
+
   @Test("metadata as documented; a tile with all three classes is segmented with IoU ≥ 0.7 per class")
   func segmentsTheDemoScene() throws {
     let bundle = try ModelBundle.load(path: Self.checkpoint)
     #expect(bundle.classNames == ["background", "solar_panel", "water_heater", "pool_heater"])
     #expect(bundle.metadata.gsdM == 0.08)
     #expect(bundle.metadata.pixelRange == 255)
-    let predicted = try Self.classMap(bundle, x: 512, y: 1280)
+    let predicted = try Self.classMap(bundle, Self.tile(x: 512, y: 1280))
     let truth = try GeoRaster(path: Self.labels).readWindow(x: 512, y: 1280, width: 320, height: 320).data
     for k in 1...3 {
       var inter = 0
@@ -56,7 +67,7 @@ struct DemoCheckpointTests {
   @Test("the skylight the README audits (pixel 408, 194) is taken for a water heater")
   func auditedSkylightIsAFalsePositive() throws {
     let bundle = try ModelBundle.load(path: Self.checkpoint)
-    let predicted = try Self.classMap(bundle, x: 248, y: 34)
+    let predicted = try Self.classMap(bundle, Self.tile(x: 248, y: 34))
     let truth = try GeoRaster(path: Self.labels).readWindow(x: 248, y: 34, width: 320, height: 320).data
     // a 9×9 patch at the skylight's centre (tile pixel 160, 160): background in the truth
     var waterHeater = 0
@@ -67,5 +78,36 @@ struct DemoCheckpointTests {
       }
     }
     #expect(waterHeater >= 60, "\(waterHeater) of 81 pixels predicted as water heater")
+  }
+
+  @Test("README audit: painting the pool heater beside that skylight over leaves the skylight a water heater")
+  func occludingTheNeighbourDoesNotMatter() throws {
+    let bundle = try ModelBundle.load(path: Self.checkpoint)
+    var window = try Self.tile(x: 248, y: 34)
+    let truth = try GeoRaster(path: Self.labels).readWindow(x: 248, y: 34, width: 320, height: 320).data
+    // the pool heater's bounding box in the truth, grown by 3 px, filled with the roof colour
+    // (per-band median of a 6-px strip left of it)
+    let cells = truth.indices.filter { truth[$0] == 3 }
+    let xs = cells.map { $0 % 320 }
+    let ys = cells.map { $0 / 320 }
+    guard let x0 = xs.min(), let x1 = xs.max(), let y0 = ys.min(), let y1 = ys.max() else {
+      Issue.record("no pool heater in the tile")
+      return
+    }
+    for b in 0..<3 {
+      let plane = b * 320 * 320
+      var strip: [Float] = []
+      for y in y0..<y1 { for x in (x0 - 12)..<(x0 - 6) { strip.append(window.data[plane + y * 320 + x]) } }
+      strip.sort()
+      let m = strip.count / 2
+      let colour = strip.count % 2 == 0 ? (strip[m - 1] + strip[m]) / 2 : strip[m]
+      for y in max(0, y0 - 3)...min(319, y1 + 3) {
+        for x in max(0, x0 - 3)...min(319, x1 + 3) { window.data[plane + y * 320 + x] = colour }
+      }
+    }
+    let before = Self.count(try Self.classMap(bundle, Self.tile(x: 248, y: 34)), 2, 150, 171)
+    let after = Self.count(try Self.classMap(bundle, window), 2, 150, 171)
+    #expect(before >= 250, "\(before) water-heater pixels at the skylight")
+    #expect(after >= 250, "\(after) water-heater pixels at the skylight with the pool heater painted over")
   }
 }
