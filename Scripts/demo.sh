@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: builds geocam and explains the demo scene with the demo
 # checkpoint (Grad-CAM, Grad-CAM++ and Guided Grad-CAM for the three classes) into demo-out/.
-# Extra arguments go to the explain command.
+# Extra arguments go to the explain command. A finished run is not redone; after changing the
+# arguments add --restart (geocam refuses to mix the outputs of two different commands).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CKPT=Checkpoints/geocam-demo-fpn-resnext50_32x4d.safetensors
@@ -13,4 +14,4 @@ Scripts/install-deps.sh
 swift build -c release --product geocam
 mkdir -p demo-out
 .build/release/geocam explain "$SCENE" --checkpoint "$CKPT" --output demo-out/demo-main.tif "$@"
-echo "Open demo-out/demo-main.tif (one band per method and class) over $SCENE in QGIS, or look at demo-out/demo-main.quicklook.png."
+echo "Open the explanation GeoTIFF (one band per method and class; demo-out/demo-main.tif by default) over $SCENE in QGIS, or its .quicklook.png."

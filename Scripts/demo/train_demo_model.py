@@ -52,7 +52,8 @@ Usage:
   nice -n 19 nohup python Scripts/demo/train_demo_model.py --out demo-train > demo-train/train.log 2>&1 &
   ... --resume            # continue from OUT/last.ckpt after an interruption
   ... --eval OUT/last.ckpt  # pixel IoU per class + confounder hits on held-out validation scenes
-Then: Scripts/demo/export_checkpoint.py OUT/last.ckpt  (float16 safetensors for GeoCAM).
+Then: Scripts/demo/calibrate_biases.py OUT/last.ckpt (per-class thresholds, OUT/bias_offsets.json) and
+Scripts/demo/export_checkpoint.py OUT/last.ckpt --bias-offsets OUT/bias_offsets.json (float16 safetensors).
 Pinned versions: Scripts/demo/requirements.txt.
 """
 from __future__ import annotations
@@ -83,14 +84,14 @@ class Stage:
     """One stage of the schedule (see the module docstring for why each exists)."""
     first_step: int
     peak_lr: float         # warm restart value; stage 1 reaches it after WARMUP steps
-    final_lr: float        # cosine end value at the next stage's first step (or at STEPS)
-    class_weights: tuple   # cross-entropy weights: background, solar panel, water heater, pool heater
+    final_lr: float        # cosine end value at the next stage's first step (the last: at --steps)
+    class_weights: tuple[float, float, float, float]  # cross-entropy weights: background, solar panel, water heater, pool heater
     near_object: float     # share of crops centred near an object (class-balanced)
     near_confounder: float  # share of crops centred near a confounder; the rest are anywhere
     skylight_share: float  # of the confounder crops, the share centred on a skylight
 
 
-STAGES = (
+STAGES = (  # first step, peak lr, final lr, class weights, near object, near confounder, skylight share
     Stage(0, 1e-3, 2e-5, (1.0, 1.5, 3.0, 1.5), 0.55, 0.20, 0.0),
     Stage(1500, 3e-4, 1e-5, (1.0, 1.0, 1.25, 1.0), 0.40, 0.35, 0.0),
     Stage(3500, 1.5e-4, 1e-5, (1.0, 1.0, 1.25, 1.0), 0.40, 0.35, 0.5),

@@ -27,10 +27,11 @@ struct DemoCheckpointTests {
     let logits = try bundle.model.forward(
       pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: []
     ).logits.value
-    let planes = (0..<logits.channels).map { logits.plane($0, 0) }
-    return (0..<(320 * 320)).map { i in
+    let values = logits.values  // [classes][1][320][320], copied so no pointer outlives the tensor
+    let plane = 320 * 320
+    return (0..<plane).map { i in
       var best = 0
-      for k in 1..<planes.count where planes[k][i] > planes[best][i] { best = k }
+      for k in 1..<logits.channels where values[k * plane + i] > values[best * plane + i] { best = k }
       return UInt8(best)
     }
   }
@@ -86,7 +87,8 @@ struct DemoCheckpointTests {
     var window = try Self.tile(x: 248, y: 34)
     let truth = try GeoRaster(path: Self.labels).readWindow(x: 248, y: 34, width: 320, height: 320).data
     // the pool heater's bounding box in the truth, grown by 3 px, filled with the roof colour
-    // (per-band median of a 6-px strip left of it)
+    // (per-band median of a 6-px strip left of it); this tile holds one pool heater, at
+    // x 215-252, y 123-162, well inside the tile, as the README's occlusion check used it
     let cells = truth.indices.filter { truth[$0] == 3 }
     let xs = cells.map { $0 % 320 }
     let ys = cells.map { $0 / 320 }
