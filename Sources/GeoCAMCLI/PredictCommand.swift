@@ -147,11 +147,7 @@ enum ClassShares {
   static func describe(_ logits: Tensor, names: [String]) -> String {
     let plane = logits.planeSize
     var counts = [Int](repeating: 0, count: logits.channels)
-    for i in 0..<plane {
-      var best = 0
-      for c in 1..<logits.channels where logits.pointer[c * plane + i] > logits.pointer[best * plane + i] { best = c }
-      counts[best] += 1
-    }
+    for i in 0..<plane { counts[logits.channelArgmax(at: i)] += 1 }
     return zip(names, counts).map { String(format: "%@ %.1f%%", $0 as NSString, 100 * Double($1) / Double(plane)) }
       .joined(separator: ", ")
   }

@@ -34,11 +34,7 @@ public enum ExplanationTarget: Sendable, Equatable {
       switch self {
       case .classMean: break
       case .classMask:
-        if inside {
-          var best = 0
-          for c in 1..<logits.channels where logits.pointer[c * plane + i] > logits.pointer[best * plane + i] { best = c }
-          inside = best == k
-        }
+        if inside { inside = logits.channelArgmax(at: i) == k }
       case .region(let mask): inside = inside && i < mask.count && mask[i] != 0
       }
       if inside {

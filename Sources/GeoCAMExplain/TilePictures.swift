@@ -56,9 +56,7 @@ public enum TilePictures {
     let plane = logits.planeSize
     var rgb = [UInt8](repeating: 0, count: plane * 3)
     for i in 0..<plane {
-      var best = 0
-      for c in 1..<logits.channels where logits.pointer[c * plane + i] > logits.pointer[best * plane + i] { best = c }
-      let color = seedColors[best % seedColors.count]
+      let color = seedColors[logits.channelArgmax(at: i) % seedColors.count]
       rgb[i * 3] = color[0]
       rgb[i * 3 + 1] = color[1]
       rgb[i * 3 + 2] = color[2]

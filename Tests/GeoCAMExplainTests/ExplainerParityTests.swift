@@ -99,8 +99,7 @@ struct ExplainerParityTests {
     valid[0] = 1
     let session = try ExplanationSession(model: model, preprocessing: Self.pvPreprocessing, pixels: pixels, valid: valid)
     let logits = session.logits
-    var best = 0
-    for c in 1..<4 where logits[c, 0, 0, 0] > logits[best, 0, 0, 0] { best = c }
+    let best = logits.channelArgmax(at: 0)
     let others = (0..<4).filter { $0 != best }
     let result = try Explainer(methods: [.gradcam], target: .classMask).explain(session, classes: others + [best])
     #expect(result.skipped == others)

@@ -21,19 +21,18 @@ struct DemoCheckpointTests {
     try GeoRaster(path: scene).readWindow(x: x, y: y, width: 320, height: 320)
   }
 
+  /// The ground-truth classes of the same tile.
+  static func truth(x: Int, y: Int) throws -> [Float] {
+    try GeoRaster(path: labels).readWindow(x: x, y: y, width: 320, height: 320).data
+  }
+
   /// The argmax class map of one 320-px tile, predicted without blending.
   static func classMap(_ bundle: ModelBundle, _ window: RasterWindow) throws -> [UInt8] {
     let pixels = TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor
     let logits = try bundle.model.forward(
       pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: []
     ).logits.value
-    let values = logits.values  // [classes][1][320][320], copied so no pointer outlives the tensor
-    let plane = 320 * 320
-    return (0..<plane).map { i in
-      var best = 0
-      for k in 1..<logits.channels where values[k * plane + i] > values[best * plane + i] { best = k }
-      return UInt8(best)
-    }
+    return (0..<logits.planeSize).map { UInt8(logits.channelArgmax(at: $0)) }
   }
 
   /// Pixels predicted as `cls` in the square `lo..<hi` (both axes) of a tile's class map.
@@ -50,7 +49,7 @@ struct DemoCheckpointTests {
     #expect(bundle.metadata.gsdM == 0.08)
     #expect(bundle.metadata.pixelRange == 255)
     let predicted = try Self.classMap(bundle, Self.tile(x: 512, y: 1280))
-    let truth = try GeoRaster(path: Self.labels).readWindow(x: 512, y: 1280, width: 320, height: 320).data
+    let truth = try Self.truth(x: 512, y: 1280)
     for k in 1...3 {
       var inter = 0
       var union = 0
@@ -69,7 +68,7 @@ struct DemoCheckpointTests {
   func auditedSkylightIsAFalsePositive() throws {
     let bundle = try ModelBundle.load(path: Self.checkpoint)
     let predicted = try Self.classMap(bundle, Self.tile(x: 248, y: 34))
-    let truth = try GeoRaster(path: Self.labels).readWindow(x: 248, y: 34, width: 320, height: 320).data
+    let truth = try Self.truth(x: 248, y: 34)
     // a 9×9 patch at the skylight's centre (tile pixel 160, 160): background in the truth
     var waterHeater = 0
     for y in 156...164 {
@@ -85,7 +84,7 @@ struct DemoCheckpointTests {
   func occludingTheNeighbourDoesNotMatter() throws {
     let bundle = try ModelBundle.load(path: Self.checkpoint)
     var window = try Self.tile(x: 248, y: 34)
-    let truth = try GeoRaster(path: Self.labels).readWindow(x: 248, y: 34, width: 320, height: 320).data
+    let truth = try Self.truth(x: 248, y: 34)
     // the pool heater's bounding box in the truth, grown by 3 px, filled with the roof colour
     // (per-band median of a 6-px strip left of it); this tile holds one pool heater, at
     // x 215-252, y 123-162, well inside the tile, as the README's occlusion check used it

@@ -40,11 +40,7 @@ struct ModelParityTests {
     #expect(logitErrors.allSatisfy { $0 <= 1e-4 }, "logit errors \(logitErrors)")
     var wins = [Int](repeating: 0, count: 4)
     let plane = 320 * 320
-    for i in 0..<plane {
-      var best = 0
-      for c in 1..<4 where out.logits.value.pointer[c * plane + i] > out.logits.value.pointer[best * plane + i] { best = c }
-      wins[best] += 1
-    }
+    for i in 0..<plane { wins[out.logits.value.channelArgmax(at: i)] += 1 }
     #expect(wins.allSatisfy { $0 > 0 }, "argmax counts \(wins)")
 
     // The tap is conv3's own output (before bn3, the add and the ReLU).
