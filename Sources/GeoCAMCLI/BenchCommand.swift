@@ -59,7 +59,7 @@ extension GeoCAM {
         rng = rng &* 1_664_525 &+ 1_013_904_223
         pixels.pointer[i] = Float(rng >> 24)
       }
-      let options = ForwardOptions(foldBatchNorm: foldBN)
+      let options = ForwardOptions()
       let flops = 2 * Double(model.forwardMACs(height: size, width: size))
 
       // Forward only.
@@ -106,7 +106,7 @@ extension GeoCAM {
       }
       let profiled = try model.forward(
         pixels: pixels, preprocessing: pre, tape: Tape(recording: false), taps: [],
-        options: ForwardOptions(foldBatchNorm: foldBN, profile: true))
+        options: ForwardOptions(profile: true))
       var groups: [(String, Double)] = []
       for (path, seconds) in profiled.timings {
         let key = Bench.group(path)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GeoCAMCheckpoint
 import GeoCAMExplain
+import GeoCAMImaging
 import GeoCAMKit
 import GeoCAMModels
 import GeoCAMPipeline
@@ -34,7 +35,7 @@ extension GeoCAM {
     @Option(name: .long, help: "Target layer by PyTorch path (default: the encoder's last conv, encoder.layer4.2.conv3 for ResNeXt-50).")
     var layer: String?
 
-    @Option(name: .long, help: "Normalisation: none (raw layers), scene (layers ÷ a scene-wide 99th percentile), tile (the seed's per-tile scaling), minmax (pictures only).")
+    @Option(name: .long, help: "Normalisation: none (raw layers), scene (layers ÷ a scene-wide 99th percentile), tile (the seed's per-tile (x − min)/(max + 1e-8)), minmax (per-tile (x − min)/(max − min + 1e-7)).")
     var normalize: NormalizeChoice = .none
 
     @Option(name: .long, help: "Where to explain: detected (class k only on tiles where it wins ≥ --min-pixels valid pixels) or all.")
@@ -57,7 +58,7 @@ extension GeoCAM {
 
     func run() throws {
       let methodList = try ExplanationMethod.parse(methods)
-      let bundle = try ModelBundle.load(path: model.checkpoint, overrides: model.overrides, foldBatchNorm: foldBN)
+      let bundle = try ModelBundle.load(path: model.checkpoint, overrides: try model.overrides(), foldBatchNorm: foldBN)
       let classList = try classes.map { try bundle.classIndices($0.split(separator: ",").map(String.init)) }
         ?? Array(1..<bundle.model.classCount)
       let explainer = Explainer(methods: methodList, target: target.target, perturbationBatchSize: perturbationBatch)
@@ -73,8 +74,7 @@ extension GeoCAM {
           normalization: normalize.pictures) : nil
       let tileModel = try ExplainingTileModel(
         bundle: bundle, explainer: explainer, layer: layer, tileSize: pipeline.tile ?? 320,
-        checkpointSHA256: try SHA256.hex(ofFile: model.checkpoint), artifacts: artifacts,
-        options: ForwardOptions(foldBatchNorm: foldBN))
+        checkpointSHA256: try SHA256.hex(ofFile: model.checkpoint), artifacts: artifacts)
       options.provenance["geocam_version"] = GeoCAMVersion.string
       let summary = try CityPipeline.run(input: input, output: pipeline.output, model: tileModel, options: options)
       print(summary.humanReadable)
@@ -94,7 +94,8 @@ enum NormalizeChoice: String, ExpressibleByArgument, CaseIterable {
   case none, tile, minmax, scene
   var layers: PipelineOptions.Normalization {
     switch self {
-    case .none, .minmax: return .raw
+    case .none: return .raw
+    case .minmax: return .minmax
     case .tile: return .tile
     case .scene: return .scene
     }
@@ -117,6 +118,9 @@ extension RunSummary {
       "\(status.rawValue): \(tiles.explained) tiles explained, \(tiles.read) read, \(tiles.skipped) skipped, \(tiles.reused) reused in \(String(format: "%.1f", seconds)) s"
     ]
     for (key, path) in outputs.sorted(by: { $0.key < $1.key }) { lines.append("  \(key): \(path)") }
+    for (name, n) in (tiles.notComputed ?? [:]).sorted(by: { $0.key < $1.key }) {
+      lines.append("  \(name): not computed on \(n) tile\(n == 1 ? "" : "s") (no target pixel; nodata there)")
+    }
     for w in warnings { lines.append("warning: \(w)") }
     return lines.joined(separator: "\n")
   }

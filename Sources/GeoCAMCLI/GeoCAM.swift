@@ -1,11 +1,18 @@
 import ArgumentParser
+import Foundation
+import GeoCAMPipeline
 
 /// `geocam`: explain what a segmentation model sees in georeferenced imagery.
 @main
 struct GeoCAM: ParsableCommand {
   static func main() {
     BLASCore.ensureFastKernels()
-    Self.main(nil)
+    do {
+      var command = try parseAsRoot(nil)
+      try command.run()
+    } catch {
+      exit(withError: OneLineError.wrapping(error))
+    }
   }
 
   static let configuration = CommandConfiguration(
@@ -18,4 +25,16 @@ struct GeoCAM: ParsableCommand {
 /// The tool's version, recorded in every output's provenance.
 enum GeoCAMVersion {
   static let string = "0.1.0"
+}
+
+/// A Foundation or system error that reached the top, as one line (`Error: permission denied`)
+/// instead of NSError's `Error Domain=NSCocoaErrorDomain Code=513 …` dump. Our own errors and
+/// ArgumentParser's pass through unchanged.
+struct OneLineError: Error, CustomStringConvertible {
+  let description: String
+
+  static func wrapping(_ error: Error) -> Error {
+    guard error is CocoaError || error is POSIXError || type(of: error) is NSError.Type else { return error }
+    return OneLineError(description: PipelineError.reason(error))
+  }
 }

@@ -19,6 +19,9 @@ extension GeoCAM {
     @Flag(name: .long, help: "Overwrite a finished output of a different command.")
     var restart = false
 
+    @Flag(name: .long, help: "Take over the output's run lock even if its holder may still run.")
+    var breakLock = false
+
     @Flag(name: .long, help: "Print no progress.")
     var quiet = false
 
@@ -26,7 +29,7 @@ extension GeoCAM {
     var json = false
 
     func run() throws {
-      let summary = try CityPipeline.merge(output: output, restart: restart, quiet: quiet)
+      let summary = try CityPipeline.merge(output: output, restart: restart, quiet: quiet, breakLock: breakLock)
       if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

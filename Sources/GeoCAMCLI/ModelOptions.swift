@@ -17,6 +17,9 @@ struct ModelOptions: ParsableArguments {
   @Option(name: .long, parsing: .singleValue, help: "Override the per-channel std.")
   var std: [String] = []
 
+  @Option(name: .long, help: "Class names in channel order, class 0 first: comma-separated (background,solar_panel,…) or a file with one name per line.")
+  var classNames: String?
+
   func validate() throws {
     if let r = pixelRange, r != 1 && r != 255 { throw ValidationError("--pixel-range must be 1 or 255") }
     for (name, list) in [("--mean", mean), ("--std", std)] where !list.isEmpty {
@@ -36,8 +39,9 @@ struct ModelOptions: ParsableArguments {
   }
 
   /// Metadata fields set on the command line.
-  var overrides: ModelMetadata {
+  func overrides() throws -> ModelMetadata {
     var m = ModelMetadata()
+    m.classNames = try classNames.map { try ClassNameList.parse($0) }
     m.pixelRange = pixelRange
     m.mean = mean.isEmpty ? nil : try? Self.floats(mean, name: "--mean")
     m.std = std.isEmpty ? nil : try? Self.floats(std, name: "--std")
@@ -47,6 +51,6 @@ struct ModelOptions: ParsableArguments {
   /// Opens the checkpoint and builds its model. Library errors are one-line descriptions that
   /// ArgumentParser prints as `Error: …` with a non-zero exit.
   func load() throws -> ModelBundle {
-    try ModelBundle.load(path: checkpoint, overrides: overrides)
+    try ModelBundle.load(path: checkpoint, overrides: try overrides())
   }
 }

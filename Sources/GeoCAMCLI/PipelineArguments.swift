@@ -47,6 +47,9 @@ struct PipelineArguments: ParsableArguments {
   @Flag(name: .long, help: "Discard the state of an earlier run with other arguments and start over.")
   var restart = false
 
+  @Flag(name: .long, help: "Take over the output's run lock even if its holder may still run (another host, or a live process here).")
+  var breakLock = false
+
   @Flag(name: .long, help: "No progress output.")
   var quiet = false
 
@@ -83,6 +86,7 @@ struct PipelineArguments: ParsableArguments {
     o.cog = cog
     o.shard = try Shard.resolve(flag: shard, shards: shards, environment: ProcessInfo.processInfo.environment)
     o.restart = restart
+    o.breakLock = breakLock
     o.quiet = quiet
     return o
   }

@@ -59,6 +59,7 @@ extension GeoCAM {
         options.overlap = overlap
         options.bands = bandList
         options.predictOnly = true
+        options.command = "predict"
         options.quiet = quiet
         options.provenance["geocam_version"] = GeoCAMVersion.string
         let tileModel = try ExplainingTileModel(

@@ -52,4 +52,32 @@ public enum Overlay {
     }
     return RGBImage(validatedWidth: image.width, height: image.height, pixels: out)
   }
+
+  /// Colour-mapped heat over an RGB image whose opacity rises with the value:
+  /// `out = (1 − α)·image + α·colormap(v)` with `α = maxAlpha · v`, rounded to the nearest byte.
+  /// Where nothing is hot (v = 0) the image shows unchanged, so the edges of tiles where a map
+  /// was computed do not show as rectangles (unlike `heatmap`, whose blend tints even zero heat).
+  /// `map` holds `height × width` values in [0, 1] (outside values clamped, NaN → 0).
+  public static func fadingHeatmap(
+    image: RGBImage, map: [Float], maxAlpha: Float = 0.6, colormap: Colormap = .jet
+  ) throws -> RGBImage {
+    guard map.count == image.width * image.height else {
+      throw ImagingError("overlay", "map has \(map.count) values for a \(image.width)x\(image.height) image")
+    }
+    guard maxAlpha >= 0, maxAlpha <= 1 else {
+      throw ImagingError("overlay", "maximum opacity must be in [0, 1], got \(maxAlpha)")
+    }
+    var out = image.pixels
+    for p in 0..<map.count {
+      let v = map[p].isNaN ? 0 : min(max(map[p], 0), 1)
+      guard v > 0 else { continue }
+      let alpha = maxAlpha * v
+      let c = colormap.rgb(Colormap.index(for: v))
+      for (ch, heat) in [c.red, c.green, c.blue].enumerated() {
+        let mixed = (1 - alpha) * Float(image.pixels[3 * p + ch]) + alpha * Float(heat)
+        out[3 * p + ch] = UInt8(min(max(mixed.rounded(), 0), 255))
+      }
+    }
+    return RGBImage(validatedWidth: image.width, height: image.height, pixels: out)
+  }
 }

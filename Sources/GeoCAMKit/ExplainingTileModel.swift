@@ -50,10 +50,14 @@ public final class ExplainingTileModel: TileModel {
       "architecture": "\(bundle.model.architecture.name)+\(bundle.model.architecture.encoder)",
       "layer": layer, "target": explainer.target.id, "methods": explainer.methods.map(\.rawValue).joined(separator: ","),
       "class_names": bundle.classNames.joined(separator: ","),
+      // Where the names come from: the checkpoint's metadata, --class-names ("override"), or
+      // generated (class_0…) when neither names them.
+      "class_names_source": bundle.metadata.classNames?.count == bundle.classNames.count
+        ? (bundle.metadata.source(of: .classNames)?.rawValue ?? "unknown") : "generated",
       "mean": bundle.preprocessing.mean.map { String($0) }.joined(separator: ","),
       "std": bundle.preprocessing.std.map { String($0) }.joined(separator: ","),
       "pixel_range": String(Int(bundle.preprocessing.pixelRange)),
-      "fold_batch_norm": options.foldBatchNorm ? "yes" : "no",
+      "fold_batch_norm": bundle.model.foldsBatchNorm ? "yes" : "no",
     ]
     if let gsd = bundle.metadata.gsdM { p["gsd_m"] = String(gsd) }
     provenance = p

@@ -1,6 +1,7 @@
 import Foundation
 import GeoCAMExplain
 import GeoCAMImaging
+import GeoCAMPipeline
 import GeoCAMTensor
 
 /// Per-tile outputs for inspection and parity checks: raw arrays (`--raw-dir`) and the seed's
@@ -30,7 +31,7 @@ public struct TileArtifacts: Sendable {
   public func writeLogits(_ logits: Tensor, x: Int, y: Int) throws {
     guard let rawDirectory else { return }
     let dir = rawDirectory.appendingPathComponent("x\(x)_y\(y)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try Folder.create(dir)
     let shape = logits.planeSize == 1 ? [logits.channels] : [logits.channels, logits.height, logits.width]
     try NPYFile.write(logits.values, shape: shape, to: dir.appendingPathComponent("logits.npy"))
   }
@@ -40,14 +41,14 @@ public struct TileArtifacts: Sendable {
   public func write(session: ExplanationSession, result: Explainer.Result, classNames: [String], x: Int, y: Int) throws {
     if let rawDirectory {
       let dir = rawDirectory.appendingPathComponent("x\(x)_y\(y)")
-      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+      try Folder.create(dir)
       for e in result.explanations {
         let shape = e.method.isGuided ? e.shape : [e.height, e.width]
         try NPYFile.write(e.values, shape: shape, to: dir.appendingPathComponent("\(e.method.rawValue)_\(e.classIndex).npy"))
       }
     }
     if let pngDirectory {
-      try FileManager.default.createDirectory(at: pngDirectory, withIntermediateDirectories: true)
+      try Folder.create(pngDirectory)
       let base = pngDirectory.appendingPathComponent("x\(x)_y\(y)").path
       let image = try TilePictures.image(session.pixels)
       for e in result.explanations {

@@ -50,7 +50,7 @@ struct ConvBN {
   func callAsFunction(_ x: Traced, _ ctx: ForwardContext) -> Traced {
     // Unfolded by default: conv then norm rounds exactly as PyTorch's eager modules do, which
     // keeps ReLU decisions near zero on PyTorch's side of the line (see README, Parity).
-    guard ctx.foldBatchNorm, !ctx.wants(convPath), let folded else {
+    guard let folded, !ctx.wants(convPath) else {
       let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv))
       return ctx.tap(bnPath, ctx.tape.affine(y, bn))
     }

@@ -27,6 +27,9 @@ public protocol ExplainableModel {
   var task: ModelTask { get }
   /// Number of output classes.
   var classCount: Int { get }
+  /// Whether conv + batch-norm pairs run as one folded convolution. Fixed when the model is
+  /// built (`foldBatchNorm:`), so what runs and what provenance records cannot disagree.
+  var foldsBatchNorm: Bool { get }
   /// Default explanation target (`encoder.layer4.2.conv3` for FPN).
   var defaultLayer: String { get }
   /// Every module output path, in forward order.
@@ -45,7 +48,7 @@ public protocol ExplainableModel {
 }
 
 extension ExplainableModel {
-  /// Runs the network with default options (unfolded batch norms, no profiling).
+  /// Runs the network with default options (no profiling).
   public func forward(pixels: Tensor, preprocessing: Preprocessing, tape: Tape, taps: Set<String>) throws
     -> ModelOutput
   {

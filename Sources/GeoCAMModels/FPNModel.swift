@@ -10,6 +10,7 @@ public struct FPNModel: ExplainableModel {
 
   public var task: ModelTask { .segmentation }
   public var classCount: Int { head.outChannels }
+  public var foldsBatchNorm: Bool { encoder.foldsBatchNorm }
   /// The last convolution of the encoder's last block (`encoder.layer4.2.conv3` for
   /// ResNeXt-50, `encoder.layer4.1.conv2` for ResNet-18), before its norm: the seed's target.
   public var defaultLayer: String { encoder.lastConvPath }

@@ -3,8 +3,6 @@ import GeoCAMTensor
 
 /// Switches that change how a forward pass runs, not what it computes.
 public struct ForwardOptions: Sendable {
-  /// Fold each batch norm into its convolution (faster; rounds differently from PyTorch).
-  public var foldBatchNorm: Bool
   /// Record the wall time between consecutive module outputs.
   public var profile: Bool
   /// Replaces a module's output (perturbation methods ablate channels this way); the
@@ -14,10 +12,9 @@ public struct ForwardOptions: Sendable {
 
   /// Creates options (all off by default).
   public init(
-    foldBatchNorm: Bool = false, profile: Bool = false,
+    profile: Bool = false,
     override: (@Sendable (_ path: String, _ value: Traced) -> Traced?)? = nil
   ) {
-    self.foldBatchNorm = foldBatchNorm
     self.profile = profile
     self.override = override
   }
@@ -32,9 +29,6 @@ public final class ForwardContext {
   /// Module outputs by PyTorch path (e.g. `encoder.layer4.2.conv3`).
   public private(set) var taps: [String: Traced] = [:]
 
-  /// Whether conv + batch-norm pairs run as one folded convolution (faster, but rounds
-  /// differently from PyTorch, which runs them as two modules).
-  public var foldBatchNorm: Bool { options.foldBatchNorm }
   /// How the pass runs.
   public let options: ForwardOptions
   /// Seconds spent since the previous module output, per module output (when profiling).

@@ -49,6 +49,10 @@ public struct ModelBundle {
     var metadata = checkpoint.metadata
     if let overrides { metadata = metadata.applying(overrides: overrides) }
     let preprocessing = Preprocessing(metadata: metadata, task: model.task)
+    if let given = overrides?.classNames, given.count != model.classCount {
+      throw BundleError(
+        description: "--class-names gives \(given.count) names, but the model has \(model.classCount) classes (class 0 included)")
+    }
     var names = metadata.classNames ?? []
     if names.count != model.classCount {
       names = (0..<model.classCount).map { "class_\($0)" }

@@ -8,6 +8,7 @@ public struct ResNetClassifier: ExplainableModel {
 
   public var task: ModelTask { .classification }
   public var classCount: Int { fc.outFeatures }
+  public var foldsBatchNorm: Bool { encoder.foldsBatchNorm }
   public var defaultLayer: String { "layer4" }
 
   /// Builds the classifier from torchvision keys (`conv1`, `layer1`…`layer4`, `fc`).

@@ -14,6 +14,8 @@ public struct ResNetEncoder {
   let stem: ConvBN
   let pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
   let layers: [[ResidualBlock]]
+  /// Whether conv + batch-norm pairs run folded (decided when the weights are read).
+  public var foldsBatchNorm: Bool { stem.folded != nil }
 
   /// Reads the trunk under `prefix`; `foldBatchNorm` also builds folded conv+norm pairs.
   public init(_ w: WeightSource, prefix: String, foldBatchNorm: Bool = false) throws {

@@ -90,12 +90,10 @@ struct BlockAccumulator {
   /// the target layer's size (native).
   private func prepare(_ map: TileMap) throws -> [Float] {
     var values = map.values
-    if plan.normalization == .tile {
-      // pytorch-grad-cam scale_cam_image: img − min, then / (1e-7 + max), before resizing.
-      let lo = values.min() ?? 0
-      for i in values.indices { values[i] -= lo }
-      let hi = values.max() ?? 0
-      for i in values.indices { values[i] /= (1e-7 + hi) }
+    switch plan.normalization {
+    case .tile: values = MapNormalization.tile.apply(values)
+    case .minmax: values = MapNormalization.minmax.apply(values)
+    case .raw, .scene: break
     }
     let t = plan.tileSize
     if plan.camCell == 1 {

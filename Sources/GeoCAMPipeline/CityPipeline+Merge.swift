@@ -8,10 +8,16 @@ extension CityPipeline {
   /// and summary included). Refuses, naming the file, when a part is missing or unfinished, or
   /// when the parts come from different commands or shard counts. The parts are left in place.
   public static func merge(
-    output: String, restart: Bool = false, quiet: Bool = false, progress: ((PipelineEvent) -> Void)? = nil
+    output: String, restart: Bool = false, quiet: Bool = false, breakLock: Bool = false,
+    progress: ((PipelineEvent) -> Void)? = nil
   ) throws -> RunSummary {
     let started = Date()
     let report = progress ?? StderrProgress(quiet: quiet).handle
+    try checkOutputFolder(output)
+    let lock = try RunLock.acquire(path: OutputPaths.lock(of: output, shard: nil), command: "merge", breakLock: breakLock) {
+      report(.warning($0))
+    }
+    defer { lock.release() }
     limitGDALCache(256)
     let fm = FileManager.default
     let base = OutputPaths.base(of: output)
@@ -103,7 +109,7 @@ extension CityPipeline {
     let stateRoot = URL(fileURLWithPath: OutputPaths.stateDirectory(of: output))
     let staging = stateRoot.appendingPathComponent("merge")
     try? fm.removeItem(at: staging)
-    try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+    try Folder.create(staging)
     let staged = finalPaths.staged(in: staging)
     let writer = SceneWriter(plan: plan, blocks: Array(0..<plan.blockCount), part: false, readBlock: readBlock)
     let divisors = try sceneDivisors(writer)
@@ -119,6 +125,9 @@ extension CityPipeline {
       total.skipped += p.tiles.skipped
       total.explained += p.tiles.explained
       total.reused += p.tiles.reused
+      for (name, n) in p.tiles.notComputed ?? [:] {
+        if let k = plan.classNames.firstIndex(of: name) { total.notComputed[k, default: 0] += n }
+      }
     }
     total.total = parts[0].tiles.total
     let summary = makeSummary(

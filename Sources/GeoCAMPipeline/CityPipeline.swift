@@ -1,4 +1,10 @@
 import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 import GeoCAMGeo
 import GeoCAMImaging
 
@@ -32,6 +38,13 @@ public enum CityPipeline {
     let shard = options.shard
     let paths = shard.map { OutputPaths(output: output, shard: $0) } ?? OutputPaths(output: output)
     try checkOutputFolder(output)
+    let lock = try RunLock.acquire(
+      path: OutputPaths.lock(of: output, shard: shard), command: options.command, breakLock: options.breakLock
+    ) { text in
+      warnings.append(text)
+      report(.warning(text))
+    }
+    defer { lock.release() }
     let inputPath = URL(fileURLWithPath: input).standardizedFileURL.path
     for p in paths.all where URL(fileURLWithPath: p).standardizedFileURL.path == inputPath {
       throw PipelineError(p, "is the input raster; choose another output name")
@@ -62,7 +75,7 @@ public enum CityPipeline {
     report(.phase("writing \(shard == nil ? "outputs" : "parts") of \(paths.explanations)"))
     let staging = state.directory.appendingPathComponent("staging")
     try? FileManager.default.removeItem(at: staging)
-    try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+    try Folder.create(staging)
     let staged = paths.staged(in: staging)
     let writer = SceneWriter(
       plan: plan, blocks: Array(owned), part: shard != nil, readBlock: { try state.loadBlock($0, plan: plan) })
@@ -263,6 +276,8 @@ public enum CityPipeline {
     var explained = 0
     var reused = 0
     var blocksReused = 0
+    /// Per class index, tiles where the class was asked for but could not be explained.
+    var notComputed: [Int: Int] = [:]
   }
 
   /// Computes every owned block not finished yet, persisting tiles and blocks as it goes.
@@ -319,6 +334,7 @@ public enum CityPipeline {
           counts.read += 1
           if result.skipped { counts.skipped += 1 }
           if !result.explained.isEmpty { counts.explained += 1 }
+          for k in result.notComputed { counts.notComputed[k, default: 0] += 1 }
           let elapsed = Date().timeIntervalSince(clock)
           let rate = elapsed > 0 ? Double(counts.read) / elapsed : 0
           report(.tiles(
@@ -427,6 +443,10 @@ public enum CityPipeline {
     guard FileManager.default.fileExists(atPath: f, isDirectory: &isDir), isDir.boolValue else {
       throw PipelineError(output, "output folder \(f) does not exist")
     }
+    // Checked up front: otherwise the first failing write would surface deep in the run.
+    guard access(f, W_OK | X_OK) == 0 else {
+      throw PipelineError(output, "output folder \(f) is not writable (\(String(cString: strerror(errno))))")
+    }
   }
 
   static func removeOutputs(_ paths: OutputPaths) {
@@ -450,7 +470,7 @@ public enum CityPipeline {
         try? fm.removeItem(atPath: to + suffix)
         guard fm.fileExists(atPath: from + suffix) else { continue }
         do { try fm.moveItem(atPath: from + suffix, toPath: to + suffix) } catch {
-          throw PipelineError(to + suffix, "cannot move the finished file into place: \(error.localizedDescription)")
+          throw PipelineError(to + suffix, cannot: "move the finished file into place", error)
         }
       }
     }
@@ -473,7 +493,10 @@ public enum CityPipeline {
     }
     return RunSummary(
       status: status, outputs: outputs,
-      tiles: .init(total: c.total, needed: c.needed, read: c.read, skipped: c.skipped, explained: c.explained, reused: c.reused),
+      tiles: .init(
+        total: c.total, needed: c.needed, read: c.read, skipped: c.skipped, explained: c.explained, reused: c.reused,
+        notComputed: c.notComputed.isEmpty
+          ? nil : Dictionary(uniqueKeysWithValues: c.notComputed.map { (plan.classNames[$0.key], $0.value) })),
       blocks: blocks, seconds: seconds, shard: shard, mergedParts: mergedParts, input: plan.inputPath,
       inputSize: [plan.inputWidth, plan.inputHeight], window: [plan.areaX, plan.areaY, plan.width, plan.height],
       layers: layers, normalization: plan.predictOnly ? "none" : plan.normalization.rawValue,

@@ -44,6 +44,11 @@ public struct OutputPaths: Sendable, Hashable, Codable {
     return output
   }
 
+  /// The run lock of `output` (`OUT.lock`) or of one share of it (`OUT.part-I-of-N.lock`).
+  public static func lock(of output: String, shard: Shard?) -> String {
+    base(of: output) + (shard.map { ".part-\($0.index)-of-\($0.count)" } ?? "") + ".lock"
+  }
+
   /// The resume state folder, `OUT.geocam/`.
   public static func stateDirectory(of output: String) -> String { base(of: output) + ".geocam" }
 

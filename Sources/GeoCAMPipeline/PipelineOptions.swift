@@ -21,9 +21,12 @@ public struct PipelineOptions: Sendable, Hashable {
     /// Each band divided by a scene-wide high percentile (`scenePercentile`) of its explained
     /// valid pixels, computed after all tiles (at merge time for shards) and recorded.
     case scene
-    /// The seed's per-tile min-max (pytorch-grad-cam `scale_cam_image`: `(m − min) / (max + 1e-7)`
-    /// on the raw map, before upsampling). Tiles are then not comparable; recorded as such.
+    /// The seed notebook's per-tile scaling `(m − min) / (max + 1e-8)` on the raw map, before
+    /// upsampling (`MapNormalization.tile`). Tiles are then not comparable; recorded as such.
     case tile
+    /// Per-tile min-max `(m − min) / (max − min + 1e-7)` (pytorch-grad-cam's `scale_cam_image`;
+    /// `MapNormalization.minmax`), before upsampling. Not comparable across tiles either.
+    case minmax
   }
 
   /// Resolution of the explanation layers (`--cam-resolution`).
@@ -97,6 +100,11 @@ public struct PipelineOptions: Sendable, Hashable {
   public var shard: Shard? = nil
   /// `--restart`: discard any resume state or finished output of a different command.
   public var restart: Bool = false
+  /// `--break-lock`: take over the output's run lock even when its holder may still run (on
+  /// another host, or a live pid here). Never needed after a kill on the same host.
+  public var breakLock: Bool = false
+  /// What the run is, as recorded in its lock (`explain`, `predict`, `audit`…).
+  public var command: String = "explain"
   /// `--quiet`: no progress output (the default progress reporter prints nothing).
   public var quiet: Bool = false
   /// Output block edge in pixels (a multiple of 256): the unit of streaming, resume and sharding.

@@ -2,8 +2,9 @@ import GeoCAMGeo
 import GeoCAMImaging
 
 /// `OUT.quicklook.png`: the imagery, downsampled by point sampling, with one explanation band as
-/// a jet heatmap (pytorch-grad-cam's `show_cam_on_image` blend, where that band has values) and
-/// one-pixel outlines of the predicted classes in their palette colours.
+/// a jet heatmap whose opacity rises with the heat (`Overlay.fadingHeatmap`: cold or
+/// not-computed areas show the plain imagery, so no tile rectangles) and one-pixel outlines of
+/// the predicted classes in their palette colours.
 struct Quicklook {
   let width: Int
   let height: Int
@@ -41,15 +42,8 @@ struct Quicklook {
         guard let v, scale > 0 else { return 0 }
         return min(max(v / scale, 0), 1)
       }
-      let blended = try Overlay.heatmap(image: image, map: map, imageWeight: 0.5)
-      var out = blended.pixels
-      // Not computed is not "no heat": keep the plain imagery there.
-      for p in 0..<n where heat[p] == nil {
-        out[3 * p] = rgb[3 * p]
-        out[3 * p + 1] = rgb[3 * p + 1]
-        out[3 * p + 2] = rgb[3 * p + 2]
-      }
-      image = try RGBImage(width: width, height: height, pixels: out)
+      // Opacity follows the heat, so cold explained tiles look like the imagery around them.
+      image = try Overlay.fadingHeatmap(image: image, map: map)
     }
     var out = image.pixels
     for y in 0..<height {

@@ -34,7 +34,7 @@ final class RunState {
       } catch {
         if !restart {
           throw PipelineError(
-            directory.path, "resume state is unreadable (\(error)); rerun with --restart to start over")
+            directory.path, "resume state is unreadable (\(PipelineError.reason(error))); rerun with --restart to start over")
         }
         try remove()
         return try prepare(plan: plan, shard: shard, restart: restart, output: output)
@@ -51,8 +51,8 @@ final class RunState {
     } else if fm.fileExists(atPath: directory.path), restart {
       try remove()
     }
-    try fm.createDirectory(at: tilesDirectory, withIntermediateDirectories: true)
-    try fm.createDirectory(at: blocksDirectory, withIntermediateDirectories: true)
+    try Folder.create(tilesDirectory)
+    try Folder.create(blocksDirectory)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try AtomicFile.write(try encoder.encode(Manifest(plan: plan, shard: shard)), to: manifestURL)
@@ -62,7 +62,7 @@ final class RunState {
   func remove() throws {
     guard fm.fileExists(atPath: directory.path) else { return }
     do { try fm.removeItem(at: directory) } catch {
-      throw PipelineError(directory.path, "cannot remove resume state: \(error.localizedDescription)")
+      throw PipelineError(directory.path, cannot: "remove the resume state", error)
     }
   }
 
@@ -87,7 +87,7 @@ final class RunState {
     let url = tileURL(tile)
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
-      throw PipelineError(url.path, "cannot read tile result: \(error.localizedDescription)")
+      throw PipelineError(url.path, cannot: "read the tile result", error)
     }
     let r = try TileResult(decoding: data, subject: url.path)
     guard r.row == tile.row, r.column == tile.column else {
@@ -140,7 +140,7 @@ final class RunState {
   func loadImagery(_ block: OutputBlock) throws -> [UInt8] {
     let url = blockURL(block, "ql")
     do { return [UInt8](try Data(contentsOf: url)) } catch {
-      throw PipelineError(url.path, "cannot read block state: \(error.localizedDescription)")
+      throw PipelineError(url.path, cannot: "read the block state", error)
     }
   }
 

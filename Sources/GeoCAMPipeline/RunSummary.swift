@@ -24,6 +24,10 @@ public struct RunSummary: Codable, Sendable {
     public var explained: Int
     /// Needed tiles not recomputed because an earlier, interrupted run had done them.
     public var reused: Int
+    /// Per class name, computed tiles where the class was asked for but had no target (a
+    /// `class-mask` target without a pixel of the class): left "not computed" there. Absent
+    /// when every asked class was explained.
+    public var notComputed: [String: Int]?
   }
 
   /// One explanation band.

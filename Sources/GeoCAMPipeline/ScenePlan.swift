@@ -214,7 +214,10 @@ extension ScenePlan {
       switch normalization {
       case .raw: break
       case .scene: items["geocam_scene_percentile"] = String(scenePercentile)
-      case .tile: items["geocam_normalization_note"] = "per-tile min-max: values are not comparable across tiles"
+      case .tile:
+        items["geocam_normalization_note"] = "per-tile (x - min) / (max + 1e-8): values are not comparable across tiles"
+      case .minmax:
+        items["geocam_normalization_note"] = "per-tile (x - min) / (max - min + 1e-7): values are not comparable across tiles"
       }
     }
     return items

@@ -15,10 +15,13 @@ struct TileResult: Sendable {
   var explained: [Int]
   /// The maps for `explained`, one per (method, class).
   var maps: [TileMap]
+  /// Classes asked for on this tile that the model could not explain (e.g. a `class-mask`
+  /// target with no pixel of the class): "not computed" there, like an unexplained tile.
+  var notComputed: [Int] = []
 
   var skipped: Bool { probabilities.isEmpty }
 
-  static let magic = "GEOCAM-TILE-1"
+  static let magic = "GEOCAM-TILE-2"
 
   func encoded() -> Data {
     var w = BinaryWriter()
@@ -37,16 +40,22 @@ struct TileResult: Sendable {
       w.int(m.height)
       w.floats(m.values)
     }
+    w.int(notComputed.count)
+    for k in notComputed { w.int(k) }
     return w.data
   }
 
-  init(row: Int, column: Int, mask: [UInt8], probabilities: [Float], explained: [Int], maps: [TileMap]) {
+  init(
+    row: Int, column: Int, mask: [UInt8], probabilities: [Float], explained: [Int], maps: [TileMap],
+    notComputed: [Int] = []
+  ) {
     self.row = row
     self.column = column
     self.mask = mask
     self.probabilities = probabilities
     self.explained = explained
     self.maps = maps
+    self.notComputed = notComputed
   }
 
   init(decoding data: Data, subject: String) throws {
@@ -68,6 +77,8 @@ struct TileResult: Sendable {
       guard w > 0, h > 0, v.count == w * h else { throw PipelineError(subject, "file is corrupt (map size)") }
       return TileMap(method: method, classIndex: k, width: w, height: h, values: v)
     }
+    let nn = try r.count(max: 1 << 16)
+    notComputed = try (0..<nn).map { _ in try r.int() }
     guard r.atEnd else { throw PipelineError(subject, "file is corrupt (trailing bytes)") }
   }
 }

@@ -61,11 +61,17 @@ struct TileRunner {
       }
     }
     var maps: [TileMap] = []
+    var notComputed: [Int] = []
     if !explained.isEmpty {
       maps = try session.explain(classes: explained)
       for m in maps where m.width <= 0 || m.height <= 0 || m.values.count != m.width * m.height {
         throw PipelineError("model", "tile \(tile): \(m.method) map for class \(m.classIndex) is \(m.width)x\(m.height) with \(m.values.count) values")
       }
+      // A class the model gave no map for at all (a class-mask target without a pixel of the
+      // class) is not computed on this tile; a class with only some methods missing is a bug.
+      let given = Set(maps.map(\.classIndex))
+      notComputed = explained.filter { !given.contains($0) }
+      explained = explained.filter { given.contains($0) }
       // Keep only what the layers use, in a fixed order; every (method, class) must be there.
       var ordered: [TileMap] = []
       for method in plan.methods {
@@ -79,6 +85,7 @@ struct TileRunner {
       maps = ordered
     }
     return TileResult(
-      row: tile.row, column: tile.column, mask: mask, probabilities: probs, explained: explained, maps: maps)
+      row: tile.row, column: tile.column, mask: mask, probabilities: probs, explained: explained, maps: maps,
+      notComputed: notComputed)
   }
 }

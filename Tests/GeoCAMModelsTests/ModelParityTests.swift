@@ -72,8 +72,15 @@ struct ModelParityTests {
         p2Sub += p2Values[start..<(start + 6400)]
       }
     }
-    let p2Err = Self.perSlice(p2Sub, p2Ref.values, slices: 4)
-    #expect(p2Err.allSatisfy { $0 <= 1e-3 }, "decoder.p2 gradient errors \(p2Err)")
+    // decoder.p2's gradient comes back through the segmentation blocks' GroupNorm + ReLU at
+    // 80×80, so it has the same ReLU-flip sensitivity as the input gradients below: on an AMD
+    // Zen 4 OpenBLAS kernel a few decisions flip (max error 0.7 % of max, relative L2 ≤ 7e-4),
+    // on Intel none did. Compared in bulk, tighter than the input gradients.
+    let n2 = p2Sub.count / 4
+    for k in 0..<4 {
+      let a = Fixtures.agreement(Array(p2Sub[(k * n2)..<((k + 1) * n2)]), Array(p2Ref.values[(k * n2)..<((k + 1) * n2)]))
+      #expect(a.within >= 0.995 && a.relativeL2 <= 2e-3, "decoder.p2 gradient, class \(k): \(a)")
+    }
 
     // Input gradients pass back through ~20 M ReLU decisions at full resolution. Two float32
     // implementations that differ by 1e-6 (GEMM summation order) disagree on the few decisions

@@ -218,6 +218,65 @@ import Testing
     #expect(try band(path("det.probs.tif"), 1)[650 * 1000 + 50] != -10000)
   }
 
+  /// The quicklook's heat fades with its value: where an explained tile is cold the imagery
+  /// shows as in a run without explanations (no tile rectangles), where it is hot it does not.
+  @Test func quicklookHeatFadesWithItsValue() throws {
+    defer { cleanup() }
+    var model = FakeTileModel()
+    model.kind = .tileConstant
+    let window = PixelWindow(x: 400, y: 100, width: 300, height: 200)
+    _ = try run(path("hot.tif"), model: model) {
+      $0.window = window
+      $0.quicklookSize = 300
+    }
+    _ = try run(path("plain.tif"), model: model) {
+      $0.window = window
+      $0.quicklookSize = 300
+      $0.predictOnly = true
+    }
+    let hot = try PNGImage(contentsOf: path("hot.quicklook.png"), as: .rgb).pixels
+    let plain = try PNGImage(contentsOf: path("plain.quicklook.png"), as: .rgb).pixels
+    let heat = try band(path("hot.tif"), 1)
+    var cold = 0, warm = 0, warmUntouched = 0
+    for p in 0..<(300 * 200) {
+      let same = hot[3 * p] == plain[3 * p] && hot[3 * p + 1] == plain[3 * p + 1] && hot[3 * p + 2] == plain[3 * p + 2]
+      if heat[p] == 0 {
+        cold += 1
+        #expect(same, "cold pixel \(p) tinted")
+      } else if heat[p] == 1 {
+        warm += 1
+        // Class outlines are drawn over the heat in both pictures.
+        if same { warmUntouched += 1 }
+      }
+    }
+    #expect(cold > 1000 && warm > 1000)
+    #expect(warmUntouched * 100 < warm)
+  }
+
+  /// A class without a target on a tile (class-mask with no pixel of it) is skipped there,
+  /// counted in the summary, and the run goes on (it used to abort the whole run).
+  @Test func classWithoutTargetIsNotComputedAndCounted() throws {
+    defer { cleanup() }
+    let out = path("mask.tif")
+    var model = FakeTileModel()
+    model.maskTargets = true
+    let summary = try run(out, model: model) { $0.explainWhere = .all }
+    #expect(summary.status == .finished)
+    let solar = try band(out, 1)
+    let water = try band(out, 2)
+    #expect(solar[100 * 1000 + 190] > 0)
+    #expect(water[426 * 1000 + 336] > 0)
+    // Far from every object no class has a pixel: nodata, as on an unexplained tile.
+    #expect(solar[650 * 1000 + 50] == -10000)
+    #expect(water[100 * 1000 + 190] == -10000)
+    let counts = try #require(summary.tiles.notComputed)
+    #expect((counts["solar_panel"] ?? 0) > 0 && (counts["solar_panel"] ?? 0) < summary.tiles.read)
+    #expect((counts["pool_heater"] ?? 0) > (counts["solar_panel"] ?? 0))
+    // Written to OUT.json under its own key.
+    let json = try String(contentsOfFile: path("mask.json"), encoding: .utf8)
+    #expect(json.contains("\"notComputed\""))
+  }
+
   // MARK: - Sizes and windows
 
   @Test func singleTileAndSmallerThanATile() throws {
@@ -288,6 +347,32 @@ import Testing
     }
     #expect(t.provenance["geocam_normalization_note"]?.contains("not comparable") == true)
     #expect(try band(path("tile.tif"), 1).allSatisfy { $0 == -10000 || ($0 >= 0 && $0 <= 1) })
+  }
+
+  /// `tile` is the seed's `(x − min)/(max + 1e-8)` in layers as in pictures; `minmax` is
+  /// `(x − min)/(max − min + 1e-7)` (layers used to apply the minmax formula for `tile`).
+  @Test func tileAndMinmaxNormalizationUseTheirOwnFormulas() throws {
+    defer { cleanup() }
+    // A tile holding a solar panel, so its map has a positive minimum below its maximum.
+    let window = PixelWindow(x: 448, y: 64, width: 64, height: 64)
+    let raster = try GeoRaster(path: scene)
+    let w = try raster.readWindow(x: 448, y: 64, width: 64, height: 64, bands: [1, 2, 3])
+    let map = try FakeTileModel().begin(pixels: w.filled(with: 0).data, valid: w.mask, size: 64).explain(classes: [1])[0]
+    #expect((map.values.min() ?? 0) > 0.01 && (map.values.max() ?? 0) > 2 * (map.values.min() ?? 0))
+    for (name, normalization, formula) in [
+      ("t.tif", PipelineOptions.Normalization.tile, MapNormalization.tile),
+      ("m.tif", PipelineOptions.Normalization.minmax, MapNormalization.minmax),
+    ] {
+      _ = try run(path(name)) {
+        $0.normalization = normalization
+        $0.camResolution = .native
+        $0.overlap = 0
+        $0.window = window
+      }
+      let expected = formula.apply(map.values)
+      #expect(try band(path(name), 1) == expected)
+    }
+    #expect(try band(path("t.tif"), 1) != band(path("m.tif"), 1))
   }
 
   @Test func nativeResolutionWritesOneCellPerTargetLayerPixel() throws {

@@ -23,6 +23,8 @@ struct FakeTileModel: TileModel {
   var counter = TileCounter()
   var provenance: [String: String] = ["checkpoint": "fake.ckpt", "checkpoint_sha256": "0123abcd"]
   var gsd: Double? = nil
+  /// Like a `class-mask` target: no map for a class that wins no valid pixel of the tile.
+  var maskTargets = false
   var camMapSize: Int? { tileSize / 8 }
   var gsdMeters: Double? { gsd }
 
@@ -93,8 +95,12 @@ struct FakeSession: TileSession {
     let n = size / 8
     let cell = 8
     var maps: [TileMap] = []
+    let c = model.classNames.count
+    let present = Set((0..<plane).filter { valid[$0] != 0 }.map { p in
+      (0..<c).max(by: { probabilities[$0 * plane + p] < probabilities[$1 * plane + p] }) ?? 0
+    })
     for method in model.methods {
-      for k in classes {
+      for k in classes where !model.maskTargets || present.contains(k) {
         var values: [Float]
         let w = method == "gradcam" ? n : size
         switch model.kind {

@@ -1,10 +1,12 @@
-/// How maps are scaled for pictures and layers.
+/// How maps are scaled for pictures and layers: one definition of each formula, used by the
+/// per-tile pictures and the city pipeline's layers alike.
 public enum MapNormalization: String, Sendable, CaseIterable {
   /// Raw values.
   case none
-  /// The seed's per-tile scaling `(x − min(x)) / (max(x) + 1e-8)`.
+  /// The seed notebook's per-tile scaling `(x − min(x)) / (max(x) + 1e-8)` (the divisor is the
+  /// map's own maximum, not its range).
   case tile
-  /// `(x − min) / (max − min + 1e-7)`.
+  /// Min-max scaling `(x − min) / (max − min + 1e-7)` (pytorch-grad-cam's `scale_cam_image`).
   case minmax
 
   /// Applies the scaling to one map.
