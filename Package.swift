@@ -26,6 +26,7 @@ let package = Package(
     .library(name: "GeoCAMPipeline", targets: ["GeoCAMPipeline"]),
     .library(name: "GeoCAMExplain", targets: ["GeoCAMExplain"]),
     .library(name: "GeoCAMKit", targets: ["GeoCAMKit"]),
+    .library(name: "GeoCAMAudit", targets: ["GeoCAMAudit"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -71,11 +72,18 @@ let package = Package(
       ],
       swiftSettings: kernelFlags),
 
+    /// `geocam audit`: detections as polygons with their own explanations, matched to labels,
+    /// ranked for review; GeoPackage, CSV, summary and HTML gallery.
+    .target(
+      name: "GeoCAMAudit",
+      dependencies: ["GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMKit", "GeoCAMModels", "GeoCAMPipeline"],
+      swiftSettings: kernelFlags),
+
     // MARK: - Command-line tool
     .executableTarget(
       name: "GeoCAMCLI",
       dependencies: [
-        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMPipeline", "GeoCAMExplain", "GeoCAMKit",
+        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMPipeline", "GeoCAMExplain", "GeoCAMKit", "GeoCAMAudit",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: kernelFlags),
@@ -103,6 +111,9 @@ let package = Package(
         "GeoCAMKit", "GeoCAMCheckpoint", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMImaging", "GeoCAMModels",
         "GeoCAMPipeline", "GeoCAMTensor",
       ]),
+    .testTarget(
+      name: "GeoCAMAuditTests",
+      dependencies: ["GeoCAMAudit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMKit", "GeoCAMModels", "GeoCAMTensor"]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "GeoCAMGeoTestSupport"]),
   ]
 )

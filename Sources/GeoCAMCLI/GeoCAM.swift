@@ -19,7 +19,7 @@ struct GeoCAM: ParsableCommand {
     commandName: "geocam",
     abstract: "Explain segmentation and classification models on georeferenced rasters.",
     version: GeoCAMVersion.string,
-    subcommands: [Inspect.self, Predict.self, Explain.self, Merge.self, Bench.self])
+    subcommands: [Inspect.self, Predict.self, Explain.self, Audit.self, Merge.self, Bench.self])
 }
 
 /// The tool's version, recorded in every output's provenance.

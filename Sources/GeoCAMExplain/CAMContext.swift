@@ -5,25 +5,37 @@ import GeoCAMTensor
 public final class CAMContext {
   /// The tile's forward pass.
   public let session: ExplanationSession
-  /// What each class's scalar is.
-  public let target: ExplanationTarget
-  /// Classes asked for.
-  public let requestedClasses: [Int]
-  /// Classes that have a target on this tile (the rest are `skipped`).
-  public let classes: [Int]
-  /// Classes without a target (e.g. `class-mask` with no pixel of the class).
-  public let skipped: [Int]
+  /// Seeds asked for.
+  public let requested: [ExplanationSeed]
+  /// Seeds that have a target on this tile, in request order (map j is for `seeds[j]`).
+  public let seeds: [ExplanationSeed]
+  /// Indices into `requested` of `seeds`.
+  public let explainedIndices: [Int]
+  /// Indices into `requested` of the seeds without a target (e.g. `class-mask` with no pixel
+  /// of the class).
+  public let skippedIndices: [Int]
+
+  /// The classes of `seeds` (a class appears once per seed).
+  public var classes: [Int] { seeds.map(\.classIndex) }
+  /// The classes of the skipped seeds.
+  public var skipped: [Int] { skippedIndices.map { requested[$0].classIndex } }
 
   private var cachedGradients: Tensor?
 
-  /// Prepares the context; gradients are computed on first use.
-  public init(session: ExplanationSession, classes: [Int], target: ExplanationTarget) {
+  /// Prepares the context for one seed per class with a shared target; gradients are computed
+  /// on first use.
+  public convenience init(session: ExplanationSession, classes: [Int], target: ExplanationTarget) {
+    self.init(session: session, seeds: classes.map { ExplanationSeed(classIndex: $0, target: target) })
+  }
+
+  /// Prepares the context for any seeds (e.g. one region target per detection).
+  public init(session: ExplanationSession, seeds: [ExplanationSeed]) {
     self.session = session
-    self.target = target
-    requestedClasses = classes
-    let probe = session.seeds(classes: classes, target: target)
-    self.classes = probe.explained
-    skipped = probe.skipped
+    requested = seeds
+    let probe = session.seeds(seeds)
+    explainedIndices = probe.explained
+    skippedIndices = probe.skipped
+    self.seeds = probe.explained.map { seeds[$0] }
   }
 
   /// Activations `[C][1][h][w]` of the target layer.
@@ -32,7 +44,7 @@ public final class CAMContext {
   /// Gradients `[C][K][h][w]`, sample j for `classes[j]` (one batched backward).
   public var gradients: Tensor {
     if let cachedGradients { return cachedGradients }
-    let g = session.layerGradients(classes: classes, target: target).gradients
+    let g = session.layerGradients(seeds).gradients
     cachedGradients = g
     return g
   }

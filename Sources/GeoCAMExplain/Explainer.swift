@@ -27,9 +27,16 @@ public struct Explainer {
     public var skipped: [Int]
   }
 
-  /// Explains `classes` on a session.
+  /// Explains `classes` on a session, each with the explainer's target.
   public func explain(_ session: ExplanationSession, classes: [Int]) throws -> Result {
-    let context = CAMContext(session: session, classes: classes, target: target)
+    try explain(session, seeds: classes.map { ExplanationSeed(classIndex: $0, target: target) })
+  }
+
+  /// Explains any seeds on a session (e.g. one region target per detection of an audit
+  /// window), all from the same forward and batched backwards. `Explanation.seedIndex` says
+  /// which seed a map is for; `Result.skipped` lists the classes of seeds without a target.
+  public func explain(_ session: ExplanationSession, seeds: [ExplanationSeed]) throws -> Result {
+    let context = CAMContext(session: session, seeds: seeds)
     var out: [Explanation] = []
     let a = context.activations
     var gradcamMaps: [[Float]]? = nil
@@ -38,12 +45,15 @@ public struct Explainer {
       if let cam = method.cam(batchSize: perturbationBatchSize) {
         let maps = try cam.maps(context)
         if method == .gradcam { gradcamMaps = maps }
-        for (k, m) in zip(context.classes, maps) {
-          out.append(Explanation(method: method, classIndex: k, shape: [1, a.height, a.width], values: m))
+        for (j, m) in maps.enumerated() {
+          out.append(
+            Explanation(
+              method: method, classIndex: context.seeds[j].classIndex, shape: [1, a.height, a.width], values: m,
+              seedIndex: context.explainedIndices[j]))
         }
         continue
       }
-      if guided == nil { guided = session.guidedInputGradients(classes: context.classes, target: target).gradients }
+      if guided == nil { guided = session.guidedInputGradients(context.seeds).gradients }
       guard let g = guided else { continue }
       if method == .guidedGradcam && gradcamMaps == nil { gradcamMaps = try GradCAM().maps(context) }
       let h = g.height, w = g.width
@@ -56,7 +66,10 @@ public struct Explainer {
           let p = g.plane(c, j)
           for i in 0..<(h * w) { values[c * h * w + i] = up.map { p[i] * $0[i] } ?? p[i] }
         }
-        out.append(Explanation(method: method, classIndex: k, shape: [g.channels, h, w], values: values))
+        out.append(
+          Explanation(
+            method: method, classIndex: k, shape: [g.channels, h, w], values: values,
+            seedIndex: context.explainedIndices[j]))
       }
     }
     return Result(explanations: out, skipped: context.skipped)

@@ -9,13 +9,17 @@ public struct Explanation: Sendable {
   public let shape: [Int]
   /// Values in `shape` order.
   public let values: [Float]
+  /// Index of the seed this map explains (into the seeds given to `Explainer.explain`; for a
+  /// class list, the class's position in it).
+  public let seedIndex: Int
 
   /// Creates a map.
-  public init(method: ExplanationMethod, classIndex: Int, shape: [Int], values: [Float]) {
+  public init(method: ExplanationMethod, classIndex: Int, shape: [Int], values: [Float], seedIndex: Int = 0) {
     self.method = method
     self.classIndex = classIndex
     self.shape = shape
     self.values = values
+    self.seedIndex = seedIndex
   }
 
   /// Height of the map.

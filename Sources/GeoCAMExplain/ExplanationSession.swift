@@ -56,22 +56,29 @@ public final class ExplanationSession {
 
   /// Seeds for the classes that have a target (skipped ones reported).
   public func seeds(classes: [Int], target: ExplanationTarget) -> (seeds: Tensor, explained: [Int], skipped: [Int]) {
+    let r = seeds(classes.map { ExplanationSeed(classIndex: $0, target: target) })
+    return (r.seeds, r.explained.map { classes[$0] }, r.skipped.map { classes[$0] })
+  }
+
+  /// The backward's seed tensor `[classes][K][H][W]` for the seeds that have a target pixel;
+  /// `explained` and `skipped` are indices into `requested`.
+  public func seeds(_ requested: [ExplanationSeed]) -> (seeds: Tensor, explained: [Int], skipped: [Int]) {
     let l = logits
     var explained: [Int] = []
     var skipped: [Int] = []
     var weights: [[Float]] = []
-    for k in classes {
-      if let w = target.weights(forClass: k, logits: l, valid: valid) {
-        explained.append(k)
+    for (i, s) in requested.enumerated() {
+      if let w = s.target.weights(forClass: s.classIndex, logits: l, valid: valid) {
+        explained.append(i)
         weights.append(w)
       } else {
-        skipped.append(k)
+        skipped.append(i)
       }
     }
     let seeds = Tensor(channels: l.channels, batch: explained.count, height: l.height, width: l.width)
-    for (j, (k, w)) in zip(explained, weights).enumerated() {
+    for (j, (i, w)) in zip(explained, weights).enumerated() {
       w.withUnsafeBufferPointer { src in
-        if let base = src.baseAddress { seeds.plane(k, j).update(from: base, count: w.count) }
+        if let base = src.baseAddress { seeds.plane(requested[i].classIndex, j).update(from: base, count: w.count) }
       }
     }
     return (seeds, explained, skipped)
@@ -80,16 +87,29 @@ public final class ExplanationSession {
   /// Gradients of each class's target with respect to the target layer (`[C][K][h][w]`, one
   /// sample per explained class), from one batched backward.
   public func layerGradients(classes: [Int], target: ExplanationTarget) -> (gradients: Tensor, explained: [Int], skipped: [Int]) {
-    gradients(classes: classes, target: target, rule: .standard)
+    let r = layerGradients(classes.map { ExplanationSeed(classIndex: $0, target: target) })
+    return (r.gradients, r.explained.map { classes[$0] }, r.skipped.map { classes[$0] })
   }
 
   /// Guided-backprop gradients with respect to the pixels (`[3][K][H][W]`).
   public func guidedInputGradients(classes: [Int], target: ExplanationTarget) -> (gradients: Tensor, explained: [Int], skipped: [Int]) {
-    gradients(classes: classes, target: target, rule: .guided)
+    let r = guidedInputGradients(classes.map { ExplanationSeed(classIndex: $0, target: target) })
+    return (r.gradients, r.explained.map { classes[$0] }, r.skipped.map { classes[$0] })
   }
 
-  private func gradients(classes: [Int], target: ExplanationTarget, rule: ReLURule) -> (gradients: Tensor, explained: [Int], skipped: [Int]) {
-    let (seeds, explained, skipped) = self.seeds(classes: classes, target: target)
+  /// Gradients of each seed's scalar with respect to the target layer (`[C][K][h][w]`, one
+  /// sample per explained seed; indices into `seeds`), from one batched backward.
+  public func layerGradients(_ seeds: [ExplanationSeed]) -> (gradients: Tensor, explained: [Int], skipped: [Int]) {
+    gradients(seeds, rule: .standard)
+  }
+
+  /// Guided-backprop gradients of each seed with respect to the pixels (`[3][K][H][W]`).
+  public func guidedInputGradients(_ seeds: [ExplanationSeed]) -> (gradients: Tensor, explained: [Int], skipped: [Int]) {
+    gradients(seeds, rule: .guided)
+  }
+
+  private func gradients(_ requested: [ExplanationSeed], rule: ReLURule) -> (gradients: Tensor, explained: [Int], skipped: [Int]) {
+    let (seeds, explained, skipped) = self.seeds(requested)
     let wrt = rule == .guided ? output.pixels : (output.taps[layer] ?? output.pixels)
     let shapeSource = wrt.value
     guard !explained.isEmpty else {

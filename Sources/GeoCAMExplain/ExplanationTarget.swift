@@ -1,5 +1,21 @@
 import GeoCAMTensor
 
+/// One scalar to explain: class `classIndex`'s logits averaged as `target` says. A tile explains
+/// several seeds at once (one per class, or one per detection in an audit), all from one
+/// batched backward.
+public struct ExplanationSeed: Sendable, Equatable {
+  /// The class whose logits are averaged.
+  public var classIndex: Int
+  /// Over which pixels.
+  public var target: ExplanationTarget
+
+  /// Creates a seed.
+  public init(classIndex: Int, target: ExplanationTarget) {
+    self.classIndex = classIndex
+    self.target = target
+  }
+}
+
 /// The scalar a class explanation differentiates: a mean of one class's logits over pixels.
 public enum ExplanationTarget: Sendable, Equatable {
   /// Mean of class k's logit over the tile's valid pixels (all pixels when fully valid). The

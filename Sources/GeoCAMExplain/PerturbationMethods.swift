@@ -15,10 +15,11 @@ func targetScores(_ logits: Tensor, weights: [(k: Int, w: [Float])]) -> [[Float]
   }
 }
 
-/// Each explained class's target weights on the tile (from the original prediction).
+/// Each explained seed's target weights on the tile (from the original prediction).
 func classWeights(_ context: CAMContext) -> [(k: Int, w: [Float])] {
-  context.classes.compactMap { k in
-    context.target.weights(forClass: k, logits: context.session.logits, valid: context.session.valid).map { (k, $0) }
+  context.seeds.compactMap { s in
+    s.target.weights(forClass: s.classIndex, logits: context.session.logits, valid: context.session.valid)
+      .map { (s.classIndex, $0) }
   }
 }
 
