@@ -217,7 +217,10 @@ public enum Audit {
     }
     summary.confusion = confusion
 
-    // Confounders: a false detection covering ≥ 25 % (and ≥ 20 px) of one records its type.
+    // Confounders. A look-alike is taken for class k when the detections of class k together
+    // cover ≥ 25 % of its pixels and ≥ 20 px (the pixel rule of the demo's evaluation, so one
+    // look-alike split into fragments still counts); each false detection among them records
+    // its type (the look-alike it shares most pixels with).
     if let confounders {
       let set = try LabelSet.load(
         confounders, classNames: classNames, classField: o.classField, typeField: o.typeField, width: audit.width,
@@ -226,17 +229,28 @@ public enum Audit {
       let sizes = Dictionary(uniqueKeysWithValues: set.objects.map { ($0.id, $0.pixels) })
       var perType: [String: [String: Int]] = [:]
       for c in set.objects { perType[set.types[c.id] ?? "?", default: [:]]["count", default: 0] += 1 }
-      var taken: [Int: Set<String>] = [:]
-      for i in audit.detections.indices {
-        let d = audit.detections[i]
-        let hits = (cover[d.id] ?? [:]).filter { cid, n in n >= 20 && Double(n) >= 0.25 * Double(sizes[cid] ?? Int.max) }
-        for (cid, _) in hits { taken[cid, default: []].insert(d.className) }
-        guard d.status != .tp, let best = hits.max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }) else { continue }
-        audit.detections[i].confounder = set.types[best.key]
+      // Pixels of each look-alike covered per class, and by which detections.
+      var byClass: [Int: [Int: (pixels: Int, detections: [Int])]] = [:]
+      for (i, d) in audit.detections.enumerated() {
+        for (cid, n) in cover[d.id] ?? [:] {
+          var entry = byClass[cid]?[d.classIndex] ?? (0, [])
+          entry.pixels += n
+          entry.detections.append(i)
+          byClass[cid, default: [:]][d.classIndex] = entry
+        }
       }
-      for (cid, names) in taken {
-        for n in names { perType[set.types[cid] ?? "?", default: [:]][n, default: 0] += 1 }
+      var best: [Int: (cid: Int, shared: Int)] = [:]
+      for (cid, row) in byClass.sorted(by: { $0.key < $1.key }) {
+        let size = sizes[cid] ?? Int.max
+        for (k, entry) in row.sorted(by: { $0.key < $1.key }) where entry.pixels >= 20 && Double(entry.pixels) >= 0.25 * Double(size) {
+          perType[set.types[cid] ?? "?", default: [:]][classNames[k], default: 0] += 1
+          for i in entry.detections where audit.detections[i].status != .tp {
+            let shared = cover[audit.detections[i].id]?[cid] ?? 0
+            if best[i] == nil || shared > best[i]!.shared { best[i] = (cid, shared) }
+          }
+        }
       }
+      for (i, b) in best { audit.detections[i].confounder = set.types[b.cid] }
       summary.confounders = perType
     }
 

@@ -183,7 +183,9 @@ public enum AuditGallery {
   }
 
   private static func percent(_ share: Double) -> String {
-    share.isFinite ? fixed(share * 100, 0) + "%" : "–"
+    // A small object's share of a whole window is often below 1 %: keep one decimal there.
+    guard share.isFinite else { return "–" }
+    return fixed(share * 100, share < 0.1 ? 1 : 0) + "%"
   }
 
   /// Number for a data attribute the script sorts and filters on; non-finite sorts last as -1.

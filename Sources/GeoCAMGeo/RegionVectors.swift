@@ -18,6 +18,25 @@ public struct WKBGeometry: Sendable, Hashable {
     self.bytes = bytes
   }
 
+  /// Planar area in CRS units² (OGR_G_Area); 0 for bytes OGR cannot read.
+  public var area: Double {
+    guard let g = makeOGR() else { return 0 }
+    defer { OGR_G_DestroyGeometry(g) }
+    return OGR_G_Area(g)
+  }
+
+  /// The number of polygons (1 for a Polygon, the part count of a MultiPolygon) and of
+  /// interior rings (holes) over all of them.
+  public var polygonAndHoleCounts: (polygons: Int, holes: Int) {
+    guard let g = makeOGR() else { return (0, 0) }
+    defer { OGR_G_DestroyGeometry(g) }
+    func holes(_ p: OGRGeometryH) -> Int { max(0, Int(OGR_G_GetGeometryCount(p)) - 1) }
+    let type = OGR_GT_Flatten(OGR_G_GetGeometryType(g))
+    if type == wkbPolygon { return (1, holes(g)) }
+    let n = Int(OGR_G_GetGeometryCount(g))
+    return (n, (0..<n).reduce(0) { $0 + holes(OGR_G_GetGeometryRef(g, Int32($1))) })
+  }
+
   /// A new OGR geometry (the caller destroys it), or nil for bytes OGR cannot read.
   func makeOGR() -> OGRGeometryH? {
     var geometry: OGRGeometryH? = nil
