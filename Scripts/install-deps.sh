@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system libraries GeoCAM links (GDAL, OpenBLAS, libpng) when they are missing.
+# Installs the system libraries GeoCAM links (GDAL, OpenBLAS, libpng) when they are missing;
+# with --tests also what the tests use (Chromium, for the audit gallery opened headless).
 # Debian/Ubuntu only; runs apt-get as root or through sudo. Safe to run again.
 set -euo pipefail
+packages=(libgdal-dev libopenblas-dev libpng-dev)
+if [ "${1:-}" = "--tests" ]; then packages+=(chromium); fi
 need=()
-for pkg in libgdal-dev libopenblas-dev libpng-dev; do
+for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

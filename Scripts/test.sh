@@ -3,5 +3,5 @@
 # checked on full-size models) and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-Scripts/install-deps.sh
+Scripts/install-deps.sh --tests
 swift test -c release "$@"
