@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GeoCAM over a whole city as a Slurm job array.
 #
+#   mkdir -p logs    # Slurm opens --output before this script runs
 #   jobid=$(sbatch --parsable Examples/geocam-slurm-array.sh)
 #   sbatch --dependency=afterok:"$jobid" --wrap "geocam merge /scratch/geocam/cape_town.tif"
 #
@@ -19,9 +20,10 @@
 #SBATCH --output=logs/geocam-%A_%a.out
 set -euo pipefail
 
-INPUT=/data/cape_town_2023_8cm.vrt
-OUTPUT=/scratch/geocam/cape_town.tif
-CHECKPOINT=/models/solar_fpn.ckpt
+# Edit these, or set them in the environment sbatch passes on (Scripts/reliability/slurm.sh does).
+INPUT=${GEOCAM_INPUT:-/data/cape_town_2023_8cm.vrt}
+OUTPUT=${GEOCAM_OUTPUT:-/scratch/geocam/cape_town.tif}
+CHECKPOINT=${GEOCAM_CHECKPOINT:-/models/solar_fpn.ckpt}
 
 mkdir -p "$(dirname "$OUTPUT")" logs
 export GDAL_CACHEMAX=512                      # MB of GDAL block cache
@@ -31,4 +33,4 @@ export GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR
 geocam explain "$INPUT" --output "$OUTPUT" \
   --checkpoint "$CHECKPOINT" \
   --overlap 64 \
-  --normalize scene
+  --normalize scene ${GEOCAM_EXTRA:-}

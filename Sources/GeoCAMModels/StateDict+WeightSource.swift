@@ -7,7 +7,12 @@ extension StateDict: WeightSource {
 
   public func floats(_ key: String) throws -> [Float] {
     guard let t = self[key] else { throw ModelError.missingKey(key) }
-    return try t.floats()
+    let values = try t.floats()
+    // A NaN or infinite weight would make every explanation NaN (or silently zero after a
+    // ReLU): refuse the checkpoint and say where.
+    let bad = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+    if bad > 0 { throw ModelError.nonFiniteWeights(key: key, count: bad, of: values.count) }
+    return values
   }
 }
 

@@ -22,6 +22,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
   case badInput(String)
   /// A layer path that is not a module output of this model.
   case unknownLayer(String, available: [String])
+  /// A tensor holds NaN or infinite values.
+  case nonFiniteWeights(key: String, count: Int, of: Int)
 
   public var description: String {
     switch self {
@@ -29,6 +31,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case .shapeMismatch(let k, let e, let f): return "tensor '\(k)' has shape \(f), expected \(e)"
     case .unknownArchitecture(let why): return "unknown architecture: \(why)"
     case .badInput(let why): return why
+    case .nonFiniteWeights(let k, let n, let total):
+      return "tensor '\(k)' holds \(n) NaN or infinite value\(n == 1 ? "" : "s") (of \(total)); the checkpoint is damaged or diverged"
     case .unknownLayer(let p, let available):
       let near = available.filter { $0.hasPrefix(p.split(separator: ".").first.map(String.init) ?? "") }.prefix(12)
       return "unknown layer '\(p)'" + (near.isEmpty ? "" : "; e.g. \(near.joined(separator: ", "))")

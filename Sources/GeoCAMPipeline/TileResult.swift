@@ -71,8 +71,9 @@ struct TileResult: Sendable {
     maps = try (0..<nm).map { _ in
       let method = try r.string()
       let k = try r.int()
-      let w = try r.int()
-      let h = try r.int()
+      // Sizes are bounded before they are multiplied: a corrupt file must not overflow.
+      let w = try r.count(max: 1 << 16)
+      let h = try r.count(max: 1 << 16)
       let v = try r.floats()
       guard w > 0, h > 0, v.count == w * h else { throw PipelineError(subject, "file is corrupt (map size)") }
       return TileMap(method: method, classIndex: k, width: w, height: h, values: v)

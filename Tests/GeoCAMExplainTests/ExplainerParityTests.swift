@@ -24,6 +24,8 @@ struct ExplainerParityTests {
     let methods: [ExplanationMethod] = [.gradcam, .gradcamPlusPlus, .gradcamPlusPlusSeed, .xgradcam, .hirescam, .layercam, .eigencam]
     let result = try Explainer(methods: methods).explain(session, classes: [1, 2, 3])
     #expect(result.skipped.isEmpty)
+    // Every (method, class) is there: the comparisons below cannot pass on an empty result.
+    #expect(result.explanations.count == methods.count * 3)
     for e in result.explanations {
       #expect(e.shape == [1, 10, 10])
       let name = e.method == .eigencam ? "eigencam" : "\(e.method.rawValue)_\(e.classIndex)"
@@ -44,7 +46,9 @@ struct ExplainerParityTests {
 
     let atLayer4 = try ExplanationSession(
       model: model, preprocessing: Self.pvPreprocessing, pixels: pixels, layer: "encoder.layer4")
-    for e in try Explainer(methods: [.xgradcam]).explain(atLayer4, classes: [1, 2]).explanations {
+    let layer4 = try Explainer(methods: [.xgradcam]).explain(atLayer4, classes: [1, 2]).explanations
+    #expect(layer4.map(\.classIndex) == [1, 2])
+    for e in layer4 {
       let err = Fixtures.relativeError(e.values, try Self.map("layer4_xgradcam_\(e.classIndex)"))
       #expect(err <= 1e-3, "xgradcam at encoder.layer4, class \(e.classIndex): \(err)")
     }
@@ -54,6 +58,7 @@ struct ExplainerParityTests {
     let meta = try Fixtures.meta(in: Fixtures.explain)
     let ref = try Fixtures.reference("guided_gradcam", meta: meta, in: Fixtures.explain).values
     let per = 3 * 320 * 320
+    #expect(guided.explanations.map(\.classIndex) == [1, 2])
     for (j, e) in guided.explanations.enumerated() {
       #expect(e.shape == [3, 320, 320])
       // Guided gradients pass back through every ReLU of the encoder: compared in bulk (see
@@ -69,6 +74,7 @@ struct ExplainerParityTests {
     let pixels = try Fixtures.image("fpn_input.u8.npy")
     let session = try ExplanationSession(model: model, preprocessing: Self.pvPreprocessing, pixels: pixels, layer: "decoder.p2")
     let result = try Explainer(methods: [.gradcam], target: .classMask).explain(session, classes: [1, 2])
+    #expect(result.explanations.map(\.classIndex) == [1, 2])
     for e in result.explanations {
       #expect(e.shape == [1, 80, 80])
       let err = Fixtures.relativeError(e.values, try Self.map("p2_classmask_gradcam_\(e.classIndex)"))
@@ -84,6 +90,7 @@ struct ExplainerParityTests {
     let session = try ExplanationSession(model: model, preprocessing: Self.pvPreprocessing, pixels: pixels)
     let result = try Explainer(methods: [.gradcam, .scorecam, .ablationcam], perturbationBatchSize: 7)
       .explain(session, classes: [1, 2])
+    #expect(result.explanations.count == 6)
     for e in result.explanations {
       let name = "small_\(e.method.rawValue)_\(e.classIndex)"
       let err = Fixtures.relativeError(e.values, try Self.map(name))

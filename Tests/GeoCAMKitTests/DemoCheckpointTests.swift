@@ -106,8 +106,14 @@ struct DemoCheckpointTests {
         for x in max(0, x0 - 3)...min(319, x1 + 3) { window.data[plane + y * 320 + x] = colour }
       }
     }
-    let before = Self.count(try Self.classMap(bundle, Self.tile(x: 248, y: 34)), 2, 150, 171)
-    let after = Self.count(try Self.classMap(bundle, window), 2, 150, 171)
+    let mapBefore = try Self.classMap(bundle, Self.tile(x: 248, y: 34))
+    let mapAfter = try Self.classMap(bundle, window)
+    // The edit really removed the pool heater: its pool-heater pixels are gone.
+    func poolHeater(_ map: [UInt8]) -> Int { cells.filter { map[$0] == 3 }.count }
+    #expect(poolHeater(mapBefore) * 2 > cells.count, "the pool heater is a pool heater before the edit")
+    #expect(poolHeater(mapAfter) * 20 < cells.count, "\(poolHeater(mapAfter)) pool-heater pixels left after painting")
+    let before = Self.count(mapBefore, 2, 150, 171)
+    let after = Self.count(mapAfter, 2, 150, 171)
     #expect(before >= 250, "\(before) water-heater pixels at the skylight")
     #expect(after >= 250, "\(after) water-heater pixels at the skylight with the pool heater painted over")
   }
