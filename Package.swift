@@ -18,6 +18,7 @@ let package = Package(
   name: "GeoCAM",
   products: [
     .executable(name: "geocam", targets: ["GeoCAMCLI"]),
+    .library(name: "GeoCAMCore", targets: ["GeoCAMCore"]),
     .library(name: "GeoCAMTensor", targets: ["GeoCAMTensor"]),
     .library(name: "GeoCAMCheckpoint", targets: ["GeoCAMCheckpoint"]),
     .library(name: "GeoCAMModels", targets: ["GeoCAMModels"]),
@@ -41,9 +42,12 @@ let package = Package(
     .target(name: "CFloatEnv"),
 
     // MARK: - Library
+    /// What every module shares: the one-line error shape, the per-pixel channel argmax, layer
+    /// names, libm's exp. No dependencies.
+    .target(name: "GeoCAMCore", swiftSettings: kernelFlags),
     /// Float32 tensors, sgemm-backed kernels, each op's forward and pullback, the tape.
     .target(
-      name: "GeoCAMTensor", dependencies: ["COpenBLAS", "CFloatEnv"], swiftSettings: kernelFlags),
+      name: "GeoCAMTensor", dependencies: ["GeoCAMCore", "COpenBLAS", "CFloatEnv"], swiftSettings: kernelFlags),
     /// torch.save zip / restricted unpickler / Lightning / safetensors → a state dict + metadata.
     .target(name: "GeoCAMCheckpoint", exclude: ["README.md"], swiftSettings: kernelFlags),
     /// ResNet/ResNeXt encoders, smp FPN, classifiers; built from a state dict by key and shape.
@@ -53,15 +57,15 @@ let package = Package(
     /// Targets, the CAM family on one shared forward and batched backward, guided backprop,
     /// perturbation methods, normalisation.
     .target(
-      name: "GeoCAMExplain", dependencies: ["GeoCAMTensor", "GeoCAMModels", "GeoCAMImaging"],
+      name: "GeoCAMExplain", dependencies: ["GeoCAMCore", "GeoCAMTensor", "GeoCAMModels", "GeoCAMImaging"],
       swiftSettings: kernelFlags),
     /// GDAL rasters: windows, tile grids, GeoTIFF/COG layer writers.
-    .target(name: "GeoCAMGeo", dependencies: ["CGDAL"], swiftSettings: kernelFlags),
+    .target(name: "GeoCAMGeo", dependencies: ["GeoCAMCore", "CGDAL"], swiftSettings: kernelFlags),
     /// PNG via libpng, colour maps, overlays, resizing.
-    .target(name: "GeoCAMImaging", dependencies: ["CPNG"], swiftSettings: kernelFlags),
+    .target(name: "GeoCAMImaging", dependencies: ["GeoCAMCore", "CPNG"], swiftSettings: kernelFlags),
     /// City-scale runs: tiling, blending into scene layers, resume, shards and merge.
     .target(
-      name: "GeoCAMPipeline", dependencies: ["GeoCAMGeo", "GeoCAMImaging"], swiftSettings: kernelFlags),
+      name: "GeoCAMPipeline", dependencies: ["GeoCAMCore", "GeoCAMGeo", "GeoCAMImaging"], swiftSettings: kernelFlags),
     /// The library's front door: a checkpoint explained tile by tile inside the city pipeline,
     /// with per-tile raw arrays and pictures.
     .target(
@@ -114,6 +118,9 @@ let package = Package(
     .testTarget(
       name: "GeoCAMAuditTests",
       dependencies: ["GeoCAMAudit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMKit", "GeoCAMModels", "GeoCAMTensor"]),
+    .testTarget(
+      name: "GeoCAMCLITests",
+      dependencies: ["GeoCAMCLI", "GeoCAMKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "GeoCAMGeoTestSupport"]),
   ]
 )

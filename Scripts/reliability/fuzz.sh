@@ -19,12 +19,17 @@ mkdir -p "$BUILD" "$WORK"
 build() {  # name module sources…
   local name=$1 module=$2
   shift 2
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" "$@" \
-    Fuzz/Targets/FuzzFile.swift -o "$BUILD/$name" 2>&1 | grep -v "ld.gold: warning" || true
+  rm -f "$BUILD/$name"
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" -I "$BUILD/core" "$@" \
+    Fuzz/Targets/FuzzFile.swift "$BUILD/core/libGeoCAMCore.a" -o "$BUILD/$name" 2>&1 | grep -v "ld.gold: warning" || true
   [ -x "$BUILD/$name" ] || { echo "fuzz: cannot build $name" >&2; exit 1; }
 }
 
 echo "fuzz: building targets" >&2
+# GeoCAMCore (shared error shape, argmax, …) as a module the targets import.
+mkdir -p "$BUILD/core"
+(cd "$BUILD/core" && swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name GeoCAMCore -emit-module \
+  -emit-library -static "$OLDPWD"/Sources/GeoCAMCore/*.swift -o libGeoCAMCore.a)
 build checkpoint GeoCAMCheckpoint Sources/GeoCAMCheckpoint/*.swift Fuzz/Targets/CheckpointFuzz.swift
 build unpickler GeoCAMCheckpoint Sources/GeoCAMCheckpoint/*.swift Fuzz/Targets/UnpicklerFuzz.swift
 build npy GeoCAMTensor Sources/GeoCAMTensor/NPYFile.swift Fuzz/Targets/NPYFuzz.swift

@@ -22,9 +22,14 @@ public enum Audit {
 
   /// Runs the audit of `input` into the folder `output`.
   public static func run(
-    input: String, output: String, bundle: ModelBundle, checkpointSHA256: String, options o: AuditOptions,
+    input: String, output: String, checkpoint: OpenedCheckpoint, options: AuditOptions,
     progress: ((PipelineEvent) -> Void)? = nil
   ) throws -> AuditSummary {
+    let bundle = checkpoint.bundle
+    let checkpointSHA256 = checkpoint.sha256
+    var o = options
+    o.provenance["geocam_version"] = GeoCAMVersion.string
+    o.provenance["input"] = o.provenance["input"] ?? input
     let report = progress ?? StderrProgress(quiet: o.quiet).handle
     let dir = URL(fileURLWithPath: output)
     try Folder.create(dir)

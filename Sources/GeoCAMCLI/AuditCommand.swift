@@ -3,6 +3,7 @@ import Foundation
 import GeoCAMAudit
 import GeoCAMCheckpoint
 import GeoCAMExplain
+import GeoCAMKit
 import GeoCAMPipeline
 
 extension GeoCAM {
@@ -86,10 +87,8 @@ extension GeoCAM {
       let exists = { FileManager.default.fileExists(atPath: $0) }
       o.labels = labels.map { AuditOptions.Source.parse($0, fileExists: exists) }
       o.confounders = confounders.map { AuditOptions.Source.parse($0, fileExists: exists) }
-      o.provenance = ["geocam_version": GeoCAMVersion.string, "input": input]
-      let bundle = try model.load()
-      let summary = try GeoCAMAudit.Audit.run(
-        input: input, output: output, bundle: bundle, checkpointSHA256: try SHA256.hex(ofFile: model.checkpoint), options: o)
+      let checkpoint = try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides())
+      let summary = try GeoCAMAudit.Audit.run(input: input, output: output, checkpoint: checkpoint, options: o)
       print(summary.humanReadable(output: output))
     }
   }

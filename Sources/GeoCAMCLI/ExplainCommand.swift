@@ -57,27 +57,21 @@ extension GeoCAM {
     var foldBN = false
 
     func run() throws {
-      let methodList = try ExplanationMethod.parse(methods)
-      let bundle = try ModelBundle.load(path: model.checkpoint, overrides: try model.overrides(), foldBatchNorm: foldBN)
-      let classList = try classes.map { try bundle.classIndices($0.split(separator: ",").map(String.init)) }
-        ?? Array(1..<bundle.model.classCount)
-      let explainer = Explainer(methods: methodList, target: target.target, perturbationBatchSize: perturbationBatch)
-      var options = try pipeline.pipelineOptions()
-      options.classes = classList
-      options.explainWhere = explainWhere
-      options.minPixels = minPixels
-      options.normalization = normalize.layers
-      let artifacts =
-        (rawDir != nil || pngDir != nil)
-        ? TileArtifacts(
-          rawDirectory: rawDir.map { URL(fileURLWithPath: $0) }, pngDirectory: pngDir.map { URL(fileURLWithPath: $0) },
-          normalization: normalize.pictures) : nil
-      let tileModel = try ExplainingTileModel(
-        bundle: bundle, explainer: explainer, layer: layer, tileSize: pipeline.tile ?? 320,
-        checkpointSHA256: try SHA256.hex(ofFile: model.checkpoint), artifacts: artifacts)
-      options.provenance["geocam_version"] = GeoCAMVersion.string
-      let summary = try CityPipeline.run(input: input, output: pipeline.output, model: tileModel, options: options)
-      print(summary.humanReadable)
+      var job = ExplainJob(
+        checkpoint: try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides(), foldBatchNorm: foldBN))
+      job.methods = try ExplanationMethod.parse(methods)
+      job.classes = try job.checkpoint.classIndices(classes.map { $0.split(separator: ",").map(String.init) })
+      job.target = target.target
+      job.layer = layer
+      job.pipeline = try pipeline.pipelineOptions()
+      job.pipeline.explainWhere = explainWhere
+      job.pipeline.minPixels = minPixels
+      job.pipeline.normalization = normalize.layers
+      job.rawDirectory = rawDir.map { URL(fileURLWithPath: $0) }
+      job.pngDirectory = pngDir.map { URL(fileURLWithPath: $0) }
+      job.pictureNormalization = normalize.pictures
+      job.perturbationBatchSize = perturbationBatch
+      print(try job.run(input: input, output: pipeline.output).humanReadable)
     }
   }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GeoCAMKit
 import GeoCAMPipeline
 
 /// `geocam`: explain what a segmentation model sees in georeferenced imagery.
@@ -20,11 +21,6 @@ struct GeoCAM: ParsableCommand {
     abstract: "Explain segmentation and classification models on georeferenced rasters.",
     version: GeoCAMVersion.string,
     subcommands: [Inspect.self, Predict.self, Explain.self, Audit.self, Merge.self, Bench.self])
-}
-
-/// The tool's version, recorded in every output's provenance.
-enum GeoCAMVersion {
-  static let string = "0.1.0"
 }
 
 /// A Foundation or system error that reached the top, as one line (`Error: permission denied`)

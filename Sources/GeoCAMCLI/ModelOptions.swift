@@ -47,10 +47,4 @@ struct ModelOptions: ParsableArguments {
     m.std = std.isEmpty ? nil : try? Self.floats(std, name: "--std")
     return m
   }
-
-  /// Opens the checkpoint and builds its model. Library errors are one-line descriptions that
-  /// ArgumentParser prints as `Error: …` with a non-zero exit.
-  func load() throws -> ModelBundle {
-    try ModelBundle.load(path: checkpoint, overrides: try overrides())
-  }
 }

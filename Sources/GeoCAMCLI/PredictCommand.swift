@@ -51,53 +51,35 @@ extension GeoCAM {
     }
 
     func run() throws {
-      let bundle = try model.load()
-      let bandList = try parseBands(bands)
+      var job = PredictJob(checkpoint: try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides()))
+      job.tileSize = tile
+      job.bands = try parseBands(bands)
+      job.classifierResize = resize
+      job.rawDirectory = rawDir.map { URL(fileURLWithPath: $0) }
       if let output {
         var options = PipelineOptions()
-        options.tileSize = tile
         options.overlap = overlap
-        options.bands = bandList
-        options.predictOnly = true
-        options.command = "predict"
         options.quiet = quiet
-        options.provenance["geocam_version"] = GeoCAMVersion.string
-        let tileModel = try ExplainingTileModel(
-          bundle: bundle, explainer: Explainer(methods: []), layer: nil, tileSize: tile,
-          checkpointSHA256: try SHA256.hex(ofFile: model.checkpoint),
-          artifacts: rawDir.map { TileArtifacts(rawDirectory: URL(fileURLWithPath: $0), pngDirectory: nil) })
-        print(try CityPipeline.run(input: input, output: output, model: tileModel, options: options).humanReadable)
+        print(try job.run(input: input, output: output, pipeline: options).humanReadable)
         return
       }
-      let raster = try GeoRaster(path: input)
       let started = Date()
-      switch bundle.model.task {
-      case .segmentation:
-        let grid = try TileGrid(width: raster.width, height: raster.height, tileSize: tile, overlap: 0)
-        for t in grid.tiles {
-          let window = try raster.readWindow(x: t.x, y: t.y, width: tile, height: tile, bands: bandList)
-          let pixels = TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor
-          let out = try bundle.model.forward(
-            pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
-          try writeLogits(out.logits.value, x: t.x, y: t.y)
-          if !quiet { print("tile x\(t.x)_y\(t.y): \(ClassShares.describe(out.logits.value, names: bundle.classNames))") }
+      let names = job.checkpoint.bundle.classNames
+      let n = try job.tiles(input: input) { t in
+        if job.checkpoint.bundle.model.task == .classification {
+          let logits = t.logits.values
+          let probs = Softmax.forward(t.logits).values
+          print("rank  index  class                     logit       probability")
+          for (r, k) in logits.indices.sorted(by: { logits[$0] > logits[$1] }).prefix(5).enumerated() {
+            print(String(format: "%4d  %5d  %-24@  %10.4f  %.4f", r + 1, k, names[k] as NSString, logits[k], probs[k]))
+          }
+        } else if !quiet {
+          print("tile x\(t.x)_y\(t.y): \(ClassShares.describe(t.logits, names: names))")
         }
-        print(String(format: "%d tiles in %.2f s", grid.count, Date().timeIntervalSince(started)))
-      case .classification:
-        let window = try raster.readWindow(x: 0, y: 0, width: raster.width, height: raster.height, bands: bandList)
-        let pixels = try resize.apply(TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor)
-        let out = try bundle.model.forward(
-          pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
-        try writeLogits(out.logits.value, x: 0, y: 0)
-        let logits = out.logits.value.values
-        let top = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5)
-        for k in top { print(String(format: "%6d  %-24@  %.4f", k, bundle.classNames[k] as NSString, logits[k])) }
       }
-    }
-
-    func writeLogits(_ logits: Tensor, x: Int, y: Int) throws {
-      guard let rawDir else { return }
-      try TileArtifacts(rawDirectory: URL(fileURLWithPath: rawDir), pngDirectory: nil).writeLogits(logits, x: x, y: y)
+      if job.checkpoint.bundle.model.task == .segmentation {
+        print(String(format: "%d tiles in %.2f s", n, Date().timeIntervalSince(started)))
+      }
     }
   }
 }
@@ -113,43 +95,4 @@ func parseBands(_ specs: [String]) throws -> [Int] {
   return bands
 }
 
-/// How classifier inputs are brought to 224×224.
-enum ClassifierResize: String, ExpressibleByArgument, CaseIterable {
-  case direct
-  case centerCrop = "center-crop"
-
-  func apply(_ t: Tensor) throws -> Tensor {
-    switch self {
-    case .direct:
-      return t.height == 224 && t.width == 224 ? t : try resize(t, height: 224, width: 224)
-    case .centerCrop:
-      let scale = 256 / Double(min(t.height, t.width))
-      let h = max(224, Int((Double(t.height) * scale).rounded())), w = max(224, Int((Double(t.width) * scale).rounded()))
-      let r = try resize(t, height: h, width: w)
-      let y0 = (h - 224) / 2, x0 = (w - 224) / 2
-      let out = Tensor(channels: t.channels, batch: 1, height: 224, width: 224)
-      for c in 0..<t.channels { for y in 0..<224 { for x in 0..<224 { out[c, 0, y, x] = r[c, 0, y0 + y, x0 + x] } } }
-      return out
-    }
-  }
-
-  private func resize(_ t: Tensor, height: Int, width: Int) throws -> Tensor {
-    var values: [Float] = []
-    for c in 0..<t.channels {
-      let plane = Array(UnsafeBufferPointer(start: t.plane(c, 0), count: t.planeSize))
-      values += try Resize.bilinear(plane, height: t.height, width: t.width, toHeight: height, toWidth: width)
-    }
-    return Tensor(channels: t.channels, batch: 1, height: height, width: width, values: values)
-  }
-}
-
-/// Per-class pixel shares of an argmax map, for progress lines.
-enum ClassShares {
-  static func describe(_ logits: Tensor, names: [String]) -> String {
-    let plane = logits.planeSize
-    var counts = [Int](repeating: 0, count: logits.channels)
-    for i in 0..<plane { counts[logits.channelArgmax(at: i)] += 1 }
-    return zip(names, counts).map { String(format: "%@ %.1f%%", $0 as NSString, 100 * Double($1) / Double(plane)) }
-      .joined(separator: ", ")
-  }
-}
+extension ClassifierResize: ExpressibleByArgument {}

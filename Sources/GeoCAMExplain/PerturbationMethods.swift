@@ -1,3 +1,4 @@
+import GeoCAMCore
 import GeoCAMModels
 import GeoCAMTensor
 
@@ -126,13 +127,5 @@ public struct AblationCAM: CAMMethod {
 }
 
 extension Double {
-  fileprivate var exp: Double { _explainExp(self) }
+  fileprivate var exp: Double { libmExp(self) }
 }
-
-#if canImport(Glibc)
-  import Glibc
-  private func _explainExp(_ x: Double) -> Double { Glibc.exp(x) }
-#else
-  import Foundation
-  private func _explainExp(_ x: Double) -> Double { Foundation.exp(x) }
-#endif

@@ -1,5 +1,6 @@
+import GeoCAMCore
 /// An error from GeoCAMGeo: what it concerns (usually a file path) and the problem, on one line.
-public struct GeoError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct GeoError: OneLineError, Sendable, Hashable {
   /// The file (or object, such as "tile grid") the problem concerns.
   public let subject: String
   /// What went wrong, including GDAL's own message where there was one.
@@ -11,10 +12,4 @@ public struct GeoError: Error, Sendable, Hashable, CustomStringConvertible {
     self.problem = problem
   }
 
-  /// `subject: problem`, on one line.
-  public var description: String {
-    let line = "\(subject): \(problem)"
-    // GDAL messages sometimes carry newlines; keep the error one line.
-    return line.split(whereSeparator: \.isNewline).joined(separator: " ")
-  }
 }

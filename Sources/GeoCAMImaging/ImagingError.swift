@@ -1,5 +1,6 @@
+import GeoCAMCore
 /// An error from GeoCAMImaging: what it concerns (a file path or an operation) and the problem.
-public struct ImagingError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ImagingError: OneLineError, Sendable, Hashable {
   /// The file or operation the problem concerns.
   public let subject: String
   /// What went wrong (libpng's message where there was one).
@@ -11,6 +12,4 @@ public struct ImagingError: Error, Sendable, Hashable, CustomStringConvertible {
     self.problem = problem
   }
 
-  /// `subject: problem`, on one line.
-  public var description: String { "\(subject): \(problem)" }
 }

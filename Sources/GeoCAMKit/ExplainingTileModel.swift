@@ -44,6 +44,7 @@ public final class ExplainingTileModel: TileModel {
     self.tileSize = tileSize
     self.artifacts = artifacts
     self.options = options
+    layerStride = try bundle.model.outputStride(of: layer)
     var p: [String: String] = [
       "checkpoint": bundle.checkpoint.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? "(in memory)",
       "checkpoint_sha256": checkpointSHA256,
@@ -63,15 +64,9 @@ public final class ExplainingTileModel: TileModel {
     provenance = p
   }
 
-  /// The target layer's stride relative to the input (32 for layer4, 4 for decoder.p2), from
-  /// its path; nil when unknown.
-  var layerStride: Int? {
-    if layer.hasPrefix("encoder.layer4") || layer == "decoder.p5" { return 32 }
-    if layer.hasPrefix("encoder.layer3") || layer == "decoder.p4" { return 16 }
-    if layer.hasPrefix("encoder.layer2") || layer == "decoder.p3" { return 8 }
-    if layer.hasPrefix("encoder.layer1") || layer.hasPrefix("decoder") { return 4 }
-    return nil
-  }
+  /// The target layer's stride relative to the input (32 for layer4, 4 for decoder.p2), as the
+  /// model measures it; nil when the layer is not a spatial map of the input.
+  public let layerStride: Int?
 
   public func begin(pixels: [Float], valid: [UInt8], size: Int) throws -> any TileSession {
     try start(pixels: pixels, valid: valid, size: size, origin: nil)

@@ -10,10 +10,10 @@ public enum ClassNameList {
     let names: [String]
     if FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory), !isDirectory.boolValue {
       guard let data = FileManager.default.contents(atPath: spec) else {
-        throw BundleError(description: "--class-names: cannot read \(spec)")
+        throw ModelError.invalidArgument("--class-names: cannot read \(spec)")
       }
       guard let text = String(data: data, encoding: .utf8) else {
-        throw BundleError(description: "--class-names: \(spec) is not UTF-8 text")
+        throw ModelError.invalidArgument("--class-names: \(spec) is not UTF-8 text")
       }
       names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         .filter { !$0.isEmpty }
@@ -22,13 +22,13 @@ public enum ClassNameList {
         $0.trimmingCharacters(in: .whitespaces)
       }
       if let i = names.firstIndex(of: "") {
-        throw BundleError(description: "--class-names: name \(i) is empty in '\(spec)' (give a comma-separated list or a file)")
+        throw ModelError.invalidArgument("--class-names: name \(i) is empty in '\(spec)' (give a comma-separated list or a file)")
       }
     }
-    guard !names.isEmpty else { throw BundleError(description: "--class-names: no names in '\(spec)'") }
+    guard !names.isEmpty else { throw ModelError.invalidArgument("--class-names: no names in '\(spec)'") }
     var seen = Set<String>()
     for n in names where !seen.insert(n).inserted {
-      throw BundleError(description: "--class-names: '\(n)' is given twice")
+      throw ModelError.invalidArgument("--class-names: '\(n)' is given twice")
     }
     return names
   }

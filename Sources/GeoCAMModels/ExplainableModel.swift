@@ -66,6 +66,19 @@ extension ExplainableModel {
     return (ctx, raw, ctx.tap("input", tape.affine(raw, preprocessing.affine)))
   }
 
+  /// How many input pixels one cell of `path`'s output spans (4 for `decoder.p2`, 16 for
+  /// `encoder.layer3…`, 32 for `encoder.layer4…`), measured by the model itself: one forward
+  /// pass on a 64 × 64 input, reading the tap's size. Nil when the output is not a spatial map
+  /// of the input (a classifier's pooled features).
+  public func outputStride(of path: String) throws -> Int? {
+    try checkLayer(path)
+    let size = 64
+    let probe = Tensor(channels: 3, batch: 1, height: size, width: size)
+    let out = try forward(pixels: probe, preprocessing: Preprocessing(mean: [0, 0, 0], std: [1, 1, 1], pixelRange: 1), tape: Tape(recording: false), taps: [path])
+    guard let tap = out.taps[path]?.value, tap.height > 1, tap.width > 1, size % tap.height == 0 else { return nil }
+    return size / tap.height
+  }
+
   /// Throws `unknownLayer` unless `path` is one of `layerPaths`.
   public func checkLayer(_ path: String) throws {
     guard layerPaths.contains(path) else { throw ModelError.unknownLayer(path, available: layerPaths) }

@@ -44,14 +44,13 @@ public struct ModelBundle {
     do {
       model = try ModelLoader.load(checkpoint.stateDict, foldBatchNorm: foldBatchNorm)
     } catch let error as ModelError {
-      throw BundleError(description: "\(path.split(separator: "/").last.map(String.init) ?? path): \(error)")
+      throw ModelError.inFile(path.split(separator: "/").last.map(String.init) ?? path, error)
     }
     var metadata = checkpoint.metadata
     if let overrides { metadata = metadata.applying(overrides: overrides) }
     let preprocessing = Preprocessing(metadata: metadata, task: model.task)
     if let given = overrides?.classNames, given.count != model.classCount {
-      throw BundleError(
-        description: "--class-names gives \(given.count) names, but the model has \(model.classCount) classes (class 0 included)")
+      throw ModelError.invalidArgument("--class-names gives \(given.count) names, but the model has \(model.classCount) classes (class 0 included)")
     }
     var names = metadata.classNames ?? []
     if names.count != model.classCount {
@@ -66,20 +65,14 @@ public struct ModelBundle {
     try specs.map { spec in
       if let i = Int(spec) {
         guard i >= 0 && i < model.classCount else {
-          throw BundleError(description: "class \(i) is out of range 0..<\(model.classCount)")
+          throw ModelError.invalidArgument("class \(i) is out of range 0..<\(model.classCount)")
         }
         return i
       }
       guard let i = classNames.firstIndex(of: spec) else {
-        throw BundleError(description: "unknown class '\(spec)'; classes: \(classNames.joined(separator: ", "))")
+        throw ModelError.invalidArgument("unknown class '\(spec)'; classes: \(classNames.joined(separator: ", "))")
       }
       return i
     }
   }
-}
-
-/// A one-line error from opening a model.
-public struct BundleError: Error, CustomStringConvertible {
-  /// The message.
-  public let description: String
 }

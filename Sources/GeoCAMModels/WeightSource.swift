@@ -24,13 +24,18 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
   case unknownLayer(String, available: [String])
   /// A tensor holds NaN or infinite values.
   case nonFiniteWeights(key: String, count: Int, of: Int)
+  /// A setting given for the model that does not fit it (class names, class indices).
+  case invalidArgument(String)
+  /// Any of the above, about the checkpoint file named.
+  indirect case inFile(String, ModelError)
 
   public var description: String {
     switch self {
     case .missingKey(let k): return "missing tensor '\(k)'"
     case .shapeMismatch(let k, let e, let f): return "tensor '\(k)' has shape \(f), expected \(e)"
     case .unknownArchitecture(let why): return "unknown architecture: \(why)"
-    case .badInput(let why): return why
+    case .badInput(let why), .invalidArgument(let why): return why
+    case .inFile(let file, let error): return "\(file): \(error)"
     case .nonFiniteWeights(let k, let n, let total):
       return "tensor '\(k)' holds \(n) NaN or infinite value\(n == 1 ? "" : "s") (of \(total)); the checkpoint is damaged or diverged"
     case .unknownLayer(let p, let available):

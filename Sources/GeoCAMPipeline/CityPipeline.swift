@@ -1,3 +1,4 @@
+import GeoCAMCore
 import Foundation
 
 #if canImport(Glibc)
@@ -229,7 +230,8 @@ public enum CityPipeline {
       blockSize = (blockSize + unit - 1) / unit * unit
     }
 
-    let descriptions = predictOnly ? [] : model.methods.flatMap { m in layerClasses.map { "\(m):\(classNames[$0])" } }
+    let descriptions =
+      predictOnly ? [] : model.methods.flatMap { m in layerClasses.map { LayerName.band(method: m, className: classNames[$0]) } }
     var quicklookBand: Int? = descriptions.isEmpty ? nil : 0
     if let name = o.quicklookLayer, !predictOnly {
       guard let i = descriptions.firstIndex(of: name) else {

@@ -1,7 +1,8 @@
+import GeoCAMCore
 import Foundation
 
 /// An error from the pipeline: the file (or option) it concerns and the problem, on one line.
-public struct PipelineError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct PipelineError: OneLineError, Sendable, Hashable {
   /// The file, option or object the problem concerns.
   public let subject: String
   /// What went wrong.
@@ -13,10 +14,6 @@ public struct PipelineError: Error, Sendable, Hashable, CustomStringConvertible 
     self.problem = problem
   }
 
-  /// `subject: problem`, on one line.
-  public var description: String {
-    "\(subject): \(problem)".split(whereSeparator: \.isNewline).joined(separator: " ")
-  }
 }
 
 extension PipelineError {

@@ -1,3 +1,4 @@
+import GeoCAMCore
 import Foundation
 import GeoCAMGeo
 
@@ -65,7 +66,7 @@ struct ScenePlan: Codable, Hashable, Sendable {
   /// Band descriptions of `OUT.tif`, method-major: `gradcam:solar_panel`, `gradcam:water_heater`, …
   var layerDescriptions: [String] {
     guard !predictOnly else { return [] }
-    return methods.flatMap { m in layerClasses.map { "\(m):\(classNames[$0])" } }
+    return methods.flatMap { m in layerClasses.map { LayerName.band(method: m, className: classNames[$0]) } }
   }
 
   /// Size of the explanation layer (the output size at full resolution, cells at native).

@@ -1,3 +1,4 @@
+import GeoCAMCore
 import Foundation
 import GeoCAMGeo
 import GeoCAMImaging
@@ -103,9 +104,7 @@ struct SceneWriter {
       }
       var argmax = [UInt8](repeating: 0, count: n)
       for p in 0..<n where data.probabilities[p] != noDataValue {
-        var best = 0
-        for k in 1..<max(c, 1) where data.probabilities[k * n + p] > data.probabilities[best * n + p] { best = k }
-        argmax[p] = UInt8(clamping: best)
+        argmax[p] = UInt8(clamping: ChannelArgmax.at(p, in: data.probabilities, channels: c, plane: n))
       }
       if let divisors {
         for b in 0..<l {

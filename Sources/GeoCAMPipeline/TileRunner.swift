@@ -1,3 +1,4 @@
+import GeoCAMCore
 import GeoCAMGeo
 
 /// Runs the model on one tile cut from a larger read: validity (real pixels inside the run's
@@ -53,9 +54,7 @@ struct TileRunner {
       case .detected:
         var argmaxCount = [Int](repeating: 0, count: c)
         for p in 0..<plane where mask[p] != 0 {
-          var best = 0
-          for k in 1..<max(c, 1) where probs[k * plane + p] > probs[best * plane + p] { best = k }
-          argmaxCount[best] += 1
+          argmaxCount[ChannelArgmax.at(p, in: probs, channels: c, plane: plane)] += 1
         }
         explained = plan.layerClasses.filter { argmaxCount[$0] >= plan.minPixels && argmaxCount[$0] > 0 }
       }

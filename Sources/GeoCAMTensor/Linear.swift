@@ -1,3 +1,4 @@
+import GeoCAMCore
 /// A frozen fully connected layer `y = W·x + b` (`nn.Linear`), inputs `[in][N][1][1]`.
 public struct Linear: Sendable {
   /// Output features.
@@ -111,13 +112,5 @@ public enum Softmax {
 
 extension Float {
   /// `e^self` via Foundation-free libm.
-  @usableFromInline var exponential: Float { Float(_exp(Double(self))) }
+  @usableFromInline var exponential: Float { Float(libmExp(Double(self))) }
 }
-
-#if canImport(Glibc)
-  import Glibc
-  @usableFromInline func _exp(_ x: Double) -> Double { Glibc.exp(x) }
-#else
-  import Foundation
-  @usableFromInline func _exp(_ x: Double) -> Double { Foundation.exp(x) }
-#endif

@@ -3,6 +3,7 @@ import Foundation
 import GeoCAMExplain
 import GeoCAMGeo
 import GeoCAMGeoTestSupport
+import GeoCAMKit
 import GeoCAMModels
 import GeoCAMTensor
 import Testing
@@ -79,12 +80,12 @@ struct AuditRunTests {
     let input = dir.appendingPathComponent("crop.tif").path
     try Self.crop(to: input, x: 0, y: 0, size: 448)
     let out = dir.appendingPathComponent("audit").path
-    let bundle = try ModelBundle.load(path: Self.checkpoint)
+    let bundle = OpenedCheckpoint(bundle: try ModelBundle.load(path: Self.checkpoint), sha256: "test")
     var o = AuditOptions()
     o.quiet = true
     o.labels = AuditOptions.Source(path: Self.truth, layer: "objects")
     o.confounders = AuditOptions.Source(path: Self.truth, layer: "confounders")
-    let s1 = try Audit.run(input: input, output: out, bundle: bundle, checkpointSHA256: "test", options: o, progress: { _ in })
+    let s1 = try Audit.run(input: input, output: out, checkpoint: bundle, options: o, progress: { _ in })
     #expect(s1.detections > 3)
     #expect(s1.layer == "encoder.layer3.5.conv3")
     let tp = (s1.classes ?? [:]).values.reduce(0) { $0 + $1.tp }
@@ -111,7 +112,7 @@ struct AuditRunTests {
       path: out + "/detections.gpkg", layer: "detections", fields: ["id", "review"], targetCRS: "")
     #expect(before.contains { $0.fields["review"] == "fp" })
     // The same command again resumes (nothing recomputed) and rewrites the outputs.
-    let s2 = try Audit.run(input: input, output: out, bundle: bundle, checkpointSHA256: "test", options: o, progress: { _ in })
+    let s2 = try Audit.run(input: input, output: out, checkpoint: bundle, options: o, progress: { _ in })
     #expect(s2.detections == s1.detections)
     #expect(s2.secondsPerDetection == nil)
     let after = try RegionVectors.readFeatures(
@@ -127,7 +128,7 @@ struct AuditRunTests {
     }
     #expect(s2.reviews["carried_over"] == 2)
     // A third run keeps the orphan too.
-    let s3 = try Audit.run(input: input, output: out, bundle: bundle, checkpointSHA256: "test", options: o, progress: { _ in })
+    let s3 = try Audit.run(input: input, output: out, checkpoint: bundle, options: o, progress: { _ in })
     #expect(s3.reviews["orphaned"] == s2.reviews["orphaned"])
   }
 

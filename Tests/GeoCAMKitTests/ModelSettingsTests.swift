@@ -40,8 +40,8 @@ import Testing
     defer { try? FileManager.default.removeItem(at: file) }
     try Data("background\nsolar panel\n\nwater_heater\r\n".utf8).write(to: file)
     #expect(try ClassNameList.parse(file.path) == ["background", "solar panel", "water_heater"])
-    #expect(throws: BundleError.self) { try ClassNameList.parse("a,,b") }
-    #expect(throws: BundleError.self) { try ClassNameList.parse("a,b,a") }
+    #expect(throws: ModelError.self) { try ClassNameList.parse("a,,b") }
+    #expect(throws: ModelError.self) { try ClassNameList.parse("a,b,a") }
   }
 
   /// `--class-names` names the bands of a checkpoint that has none, is recorded in provenance,
@@ -59,6 +59,25 @@ import Testing
     #expect(tileModel.provenance["class_names"] == "bg,pv,wh,ph")
     #expect(tileModel.provenance["class_names_source"] == "override")
     overrides.classNames = ["bg", "pv"]
-    #expect(throws: BundleError.self) { _ = try ModelBundle.load(path: checkpoint, overrides: overrides) }
+    #expect(throws: ModelError.self) { _ = try ModelBundle.load(path: checkpoint, overrides: overrides) }
+  }
+
+  /// Strides come from the model, not from path prefixes (the prefix rule said 8 for a
+  /// bottleneck's `encoder.layer2.0.conv1`, which runs before the block's strided conv2: 4).
+  @Test func layerStridesAreMeasuredByTheModel() throws {
+    let model = try FPNModel(try SyntheticWeights.fpn(encoder: "resnet18", classes: 3))
+    let expected = [
+      "encoder.conv1": 2, "encoder.layer1": 4, "encoder.layer2.0.conv1": 8,
+      "encoder.layer3.1.conv2": 16, "encoder.layer4": 32, "decoder.p5": 32, "decoder.p2": 4, "segmentation_head": 1,
+    ]
+    for (path, stride) in expected { #expect(try model.outputStride(of: path) == stride, "\(path)") }
+    let bottleneck = try FPNModel(try SyntheticWeights.fpn(encoder: "resnet50", classes: 3))
+    #expect(try bottleneck.outputStride(of: "encoder.layer2.0.conv1") == 4)
+    #expect(try bottleneck.outputStride(of: "encoder.layer2.0.conv2") == 8)
+    let bundle = ModelBundle(model: model, preprocessing: Self.preprocessing, classNames: ["a", "b", "c"])
+    let tileModel = try ExplainingTileModel(
+      bundle: bundle, explainer: Explainer(methods: [.gradcam]), layer: "encoder.layer3.1.conv2", tileSize: 320,
+      checkpointSHA256: "x")
+    #expect(tileModel.camMapSize == 20)
   }
 }
