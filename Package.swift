@@ -28,6 +28,7 @@ let package = Package(
     .library(name: "GeoCAMExplain", targets: ["GeoCAMExplain"]),
     .library(name: "GeoCAMKit", targets: ["GeoCAMKit"]),
     .library(name: "GeoCAMAudit", targets: ["GeoCAMAudit"]),
+    .library(name: "GeoCAMStudies", targets: ["GeoCAMStudies"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -83,11 +84,18 @@ let package = Package(
       dependencies: ["GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMKit", "GeoCAMModels", "GeoCAMPipeline"],
       swiftSettings: kernelFlags),
 
+    /// Classification and segmentation studies on the same core: paired statistics (SciPy's
+    /// t-test, Cohen's d_z, Wilcoxon, Holm), foreground/background CAM studies and reports.
+    .target(
+      name: "GeoCAMStudies",
+      dependencies: ["GeoCAMAudit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMKit", "GeoCAMModels", "GeoCAMPipeline"],
+      swiftSettings: kernelFlags),
+
     // MARK: - Command-line tool
     .executableTarget(
       name: "GeoCAMCLI",
       dependencies: [
-        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMPipeline", "GeoCAMExplain", "GeoCAMKit", "GeoCAMAudit",
+        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMPipeline", "GeoCAMExplain", "GeoCAMKit", "GeoCAMAudit", "GeoCAMStudies",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: kernelFlags),
@@ -121,6 +129,7 @@ let package = Package(
     .testTarget(
       name: "GeoCAMCLITests",
       dependencies: ["GeoCAMCLI", "GeoCAMKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .testTarget(name: "GeoCAMStudiesTests", dependencies: ["GeoCAMStudies", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMKit", "GeoCAMModels"]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "GeoCAMGeoTestSupport"]),
   ]
 )
