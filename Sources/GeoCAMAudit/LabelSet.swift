@@ -6,20 +6,20 @@ import GeoCAMGeo
 /// outside the classes, e.g. 255 = void, are ignored) or from any OGR vector layer with a class
 /// (or type) field, rasterised onto the grid (a pixel belongs to a polygon when its centre is
 /// inside; where polygons overlap, the later feature wins).
-struct LabelSet {
+public struct LabelSet {
   /// Object id per pixel (0 = none).
-  var grid: [Int32]
+  public var grid: [Int32]
   /// The objects (id = feature id for vectors, region number for rasters).
-  var objects: [LabelMatching.Label]
+  public var objects: [LabelMatching.Label]
   /// Per object id: its polygon in the grid's CRS, and its type (confounders).
-  var geometries: [Int: WKBGeometry]
-  var types: [Int: String]
+  public var geometries: [Int: WKBGeometry]
+  public var types: [Int: String]
   /// Features skipped (background class, empty after rasterising, unknown class), for the summary.
-  var skipped: [String]
+  public var skipped: [String]
 
   /// Loads labels (`typeField == nil`: a class field resolved against `classNames`) or typed
   /// confounders (`typeField` set: any value is a type).
-  static func load(
+  public static func load(
     _ source: AuditOptions.Source, classNames: [String], classField: String, typeField: String?, width: Int,
     height: Int, georeferencing: Georeferencing
   ) throws -> LabelSet {
@@ -97,7 +97,7 @@ struct LabelSet {
   }
 
   /// Shared pixels of each detection (grid `detections`, 0 = none) with each object.
-  func overlaps(with detections: [Int32]) -> [Int: [Int: Int]] {
+  public func overlaps(with detections: [Int32]) -> [Int: [Int: Int]] {
     var out: [Int: [Int: Int]] = [:]
     for i in grid.indices where grid[i] != 0 && detections[i] != 0 {
       out[Int(detections[i]), default: [:]][Int(grid[i]), default: 0] += 1

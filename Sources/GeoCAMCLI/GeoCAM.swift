@@ -20,7 +20,7 @@ struct GeoCAM: ParsableCommand {
     commandName: "geocam",
     abstract: "Explain segmentation and classification models on georeferenced rasters.",
     version: GeoCAMVersion.string,
-    subcommands: [Inspect.self, Predict.self, Explain.self, Audit.self, Merge.self, Bench.self])
+    subcommands: [Inspect.self, Predict.self, Explain.self, Audit.self, Study.self, Merge.self, Bench.self])
 }
 
 /// A Foundation or system error that reached the top, as one line (`Error: permission denied`)

@@ -1,0 +1,149 @@
+import Foundation
+import GeoCAMImaging
+import GeoCAMPipeline
+
+/// Writes a foreground/background study: `study.json`, `per_image.csv`, `report.md` and, per
+/// (method, class), a paired dot plot and a histogram of the differences as PNG.
+enum StudyWriter {
+  static func write(_ r: ForegroundBackgroundStudy.Report, to dir: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try atomic(try encoder.encode(r), dir.appendingPathComponent("study.json"))
+
+    var csv = "method,class,id,fraction,mean_inside,mean_outside,difference\n"
+    for t in r.tests {
+      for u in t.units {
+        csv += "\(u.method),\(u.className),\(u.id),\(u.fraction),\(u.meanInside),\(u.meanOutside),\(u.meanInside - u.meanOutside)\n"
+      }
+    }
+    try atomic(Data(csv.utf8), dir.appendingPathComponent("per_image.csv"))
+
+    var md = "# Foreground vs background: \(r.input)\n\n"
+    md += "Protocol `\(r.protocolName)`: one unit per truth object of \(r.labels); the map of the object's own "
+    md += "`region` target (\(r.target)) at `\(r.layer)`, min-max normalised over its window; inside = the object, "
+    md += "outside = a ring of one equivalent-circle diameter around it. Statistics as SciPy: paired t-test, "
+    md += "Cohen's d_z = mean/sd of the differences with its 95 % CI (noncentral t), Wilcoxon signed-rank "
+    md += "(zero_method wilcox, no correction, method auto), Holm over all tests of the run.\n\n"
+    md += "| method | class | n | mean in − out | 95 % CI | t (df) | p two-sided | p one-sided (in > out) | p Holm | d_z [95 % CI] | Wilcoxon W⁺, p |\n"
+    md += "|---|---|---|---|---|---|---|---|---|---|---|\n"
+    func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
+    func p(_ v: Double?) -> String { v.map { $0 < 1e-4 ? String(format: "%.2e", $0) : String(format: "%.4f", $0) } ?? "–" }
+    for t in r.tests {
+      let s = t.statistics
+      md += "| \(t.method) | \(t.className) | \(s.n) | \(f(s.meanDifference)) | [\(f(s.ci95?[0])), \(f(s.ci95?[1]))] | "
+      md += "\(f(s.t, 2)) (\(s.df.map { String(Int($0)) } ?? "–")) | \(p(s.pTwoSided)) | \(p(s.pOneSided)) | \(p(t.pHolm)) | "
+      md += "\(f(s.cohenDz, 2)) [\(f(s.cohenDzCI95?[0], 2)), \(f(s.cohenDzCI95?[1], 2))] | \(f(s.wilcoxonWPlus, 1)), \(p(s.wilcoxonP)) |\n"
+    }
+    md += "\n"
+    for t in r.tests {
+      md += "**\(t.method), \(t.className)**: " + verdict(t) + "\n\n"
+      let stem = "\(t.method)_\(t.className)".replacingOccurrences(of: "+", with: "p")
+      try plotPairs(t, to: dir.appendingPathComponent("\(stem)_pairs.png"))
+      try plotHistogram(t, to: dir.appendingPathComponent("\(stem)_differences.png"))
+      md += "![paired means](\(stem)_pairs.png) ![differences](\(stem)_differences.png)\n\n"
+      md += "Left: each object's mean normalised map inside (left dot) and in its ring (right dot), joined; "
+      md += "the vertical axis runs from 0 (bottom) to 1 (top). Right: histogram of inside − outside from −1 to 1 "
+      md += "(the grey line is 0).\n\n"
+      if let w = t.statistics.warning { md += "Warning: \(w)\n\n" }
+    }
+    if !r.leftOut.isEmpty { md += "Left out: " + r.leftOut.joined(separator: "; ") + "\n" }
+    try atomic(Data(md.utf8), dir.appendingPathComponent("report.md"))
+  }
+
+  /// The result in words.
+  static func verdict(_ t: ForegroundBackgroundStudy.Test) -> String {
+    let s = t.statistics
+    guard let d = s.meanDifference, let p = t.pHolm ?? s.pTwoSided, let dz = s.cohenDz else {
+      return "no test (\(s.warning ?? "too few units"))."
+    }
+    let size = abs(dz) >= 0.8 ? "large" : abs(dz) >= 0.5 ? "medium" : abs(dz) >= 0.2 ? "small" : "negligible"
+    if p < 0.05 {
+      return String(
+        format: "over %d objects the map is %@ on the object than around it (mean difference %.3f, Holm-adjusted p %.2g), a %@ effect (d_z %.2f): the model looks at the %@.",
+        s.n, d > 0 ? "higher" : "lower", d, p, size, dz, d > 0 ? "object rather than its surroundings" : "surroundings more than the object")
+    }
+    return String(
+      format: "over %d objects the map is not reliably different on the object and around it (mean difference %.3f, Holm-adjusted p %.2g, d_z %.2f).",
+      s.n, d, p, dz)
+  }
+
+  static func atomic(_ data: Data, _ url: URL) throws {
+    let tmp = url.path + ".tmp"
+    do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
+      throw PipelineError(url.path, cannot: "write", error)
+    }
+    guard rename(tmp, url.path) == 0 else {
+      throw PipelineError(url.path, "cannot move into place: \(String(cString: strerror(errno)))")
+    }
+  }
+
+  // MARK: Figures (plain raster drawing: axes, dots, lines, bars)
+
+  struct Canvas {
+    let width: Int, height: Int
+    var pixels: [UInt8]
+    init(width: Int, height: Int) {
+      self.width = width
+      self.height = height
+      pixels = [UInt8](repeating: 255, count: width * height * 3)
+    }
+    mutating func dot(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8), radius: Int = 3) {
+      for dy in -radius...radius {
+        for dx in -radius...radius where dx * dx + dy * dy <= radius * radius { set(x + dx, y + dy, c) }
+      }
+    }
+    mutating func set(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
+      guard x >= 0, y >= 0, x < width, y < height else { return }
+      let i = 3 * (y * width + x)
+      (pixels[i], pixels[i + 1], pixels[i + 2]) = c
+    }
+    mutating func line(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8)) {
+      let n = max(abs(x1 - x0), abs(y1 - y0), 1)
+      for i in 0...n {
+        set(x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n, c)
+      }
+    }
+    mutating func rect(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: (UInt8, UInt8, UInt8)) {
+      for y in min(y0, y1)...max(y0, y1) { for x in min(x0, x1)...max(x0, x1) { set(x, y, c) } }
+    }
+    func png(to url: URL) throws {
+      try PNGImage(width: width, height: height, format: .rgb, pixels: pixels).write(to: url.path)
+    }
+  }
+
+  static func plotPairs(_ t: ForegroundBackgroundStudy.Test, to url: URL) throws {
+    var c = Canvas(width: 320, height: 320)
+    let grey: (UInt8, UInt8, UInt8) = (150, 150, 150)
+    c.line(40, 300, 280, 300, grey)
+    c.line(40, 20, 40, 300, grey)
+    func y(_ v: Double) -> Int { 300 - Int((min(max(v, 0), 1) * 280).rounded()) }
+    for u in t.units {
+      let up = u.meanInside > u.meanOutside
+      c.line(100, y(u.meanInside), 220, y(u.meanOutside), up ? (120, 170, 230) : (230, 150, 120))
+    }
+    for u in t.units {
+      c.dot(100, y(u.meanInside), (31, 119, 180))
+      c.dot(220, y(u.meanOutside), (214, 39, 40))
+    }
+    try c.png(to: url)
+  }
+
+  static func plotHistogram(_ t: ForegroundBackgroundStudy.Test, to url: URL) throws {
+    var c = Canvas(width: 320, height: 240)
+    let bins = 20
+    var counts = [Int](repeating: 0, count: bins)
+    for u in t.units {
+      let d = min(max(u.meanInside - u.meanOutside, -1), 1)
+      counts[min(bins - 1, Int((d + 1) / 2 * Double(bins)))] += 1
+    }
+    let top = max(counts.max() ?? 1, 1)
+    let grey: (UInt8, UInt8, UInt8) = (150, 150, 150)
+    c.line(20, 220, 300, 220, grey)
+    c.line(160, 20, 160, 220, grey)
+    for (i, n) in counts.enumerated() where n > 0 {
+      let x0 = 20 + i * 14, h = Int(Double(n) / Double(top) * 190)
+      c.rect(x0 + 1, 220 - h, x0 + 12, 219, (31, 119, 180))
+    }
+    try c.png(to: url)
+  }
+}
