@@ -17,7 +17,7 @@ extension GeoCAM {
         Methods: \(ExplanationMethod.allCases.map(\.rawValue).joined(separator: ", ")).
         """)
 
-    @Argument(help: "Raster readable by GDAL (GeoTIFF, COG, VRT, JPEG2000, /vsicurl/…).")
+    @Argument(help: "Raster readable by GDAL (GeoTIFF, COG, VRT, JPEG2000, /vsicurl/…); for a classifier an image, a folder of images or a list file.")
     var input: String
 
     @OptionGroup var model: ModelOptions
@@ -56,9 +56,29 @@ extension GeoCAM {
     @Flag(name: .long, help: "Fold batch norms into convolutions (faster; rounds differently from PyTorch).")
     var foldBN = false
 
+    @Option(name: .long, help: "Classifier images: resize224 (Resize((224,224))), imagenet (shorter side --resize, centre crop 224) or none.")
+    var preprocess: ImagePreset = .imagenet
+
+    @Option(name: .long, help: "Shorter side of the imagenet preset (256; 232 for torchvision's V2 weights).")
+    var resize = 256
+
     func run() throws {
-      var job = ExplainJob(
-        checkpoint: try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides(), foldBatchNorm: foldBN))
+      let opened = try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides(), foldBatchNorm: foldBN)
+      if opened.bundle.model.task == .classification {
+        // An image, a folder of images or a list file, into a folder.
+        var job = ImageClassificationJob(checkpoint: opened)
+        job.methods = try ExplanationMethod.parse(methods)
+        job.classes = try classes.map { try opened.bundle.classIndices($0.split(separator: ",").map(String.init)) }
+        job.layer = layer
+        job.preset = preprocess
+        job.resize = resize
+        let results = try job.run(input: input, output: pipeline.output) { line in
+          if !pipeline.quiet { FileHandle.standardError.write(Data("geocam: \(line)\n".utf8)) }
+        }
+        print("\(results.count) image\(results.count == 1 ? "" : "s") explained: \(URL(fileURLWithPath: pipeline.output).appendingPathComponent("predictions.csv").path)")
+        return
+      }
+      var job = ExplainJob(checkpoint: opened)
       job.methods = try ExplanationMethod.parse(methods)
       job.classes = try job.checkpoint.classIndices(classes.map { $0.split(separator: ",").map(String.init) })
       job.target = target.target
@@ -119,3 +139,5 @@ extension RunSummary {
     return lines.joined(separator: "\n")
   }
 }
+
+extension ImagePreset: ExpressibleByArgument {}
