@@ -129,7 +129,9 @@ let package = Package(
     .testTarget(
       name: "GeoCAMCLITests",
       dependencies: ["GeoCAMCLI", "GeoCAMKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-    .testTarget(name: "GeoCAMStudiesTests", dependencies: ["GeoCAMStudies", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMKit", "GeoCAMModels"]),
+    .testTarget(
+      name: "GeoCAMStudiesTests",
+      dependencies: ["GeoCAMStudies", "GeoCAMAudit", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMKit", "GeoCAMModels", "CGDAL"]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "GeoCAMGeoTestSupport"]),
   ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GeoCAMAudit
 import GeoCAMExplain
+import GeoCAMImaging
 import GeoCAMKit
 import GeoCAMStudies
 
@@ -28,13 +29,43 @@ extension GeoCAM.Study {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: "Raster readable by GDAL.")
-    var raster: String
+    @Option(name: .long, help: "A labelled raster (with --labels) for a segmentation model.")
+    var raster: String?
 
-    @Option(name: .long, help: "Truth: a label raster on the same grid or a vector file, PATH[:layer], with a 'class' field.")
-    var labels: String
+    @Option(name: .long, help: "Truth for --raster: a label raster on the same grid or a vector file, PATH[:layer], with a 'class' field.")
+    var labels: String?
 
-    @Option(name: .long, help: "Classes studied, by name or index, comma-separated.")
+    @Option(name: .long, help: "A Pascal VOC folder (JPEGImages/, SegmentationClass/, ImageSets/Segmentation/) for a classifier.")
+    var voc: String?
+
+    @Option(name: .long, help: "The VOC class of the masks' foreground, by name or index (e.g. aeroplane).")
+    var vocClass: String?
+
+    @Option(name: .long, help: "VOC split list (train, val, trainval); ignored by --protocol notebook.")
+    var split: String?
+
+    @Option(name: .long, help: "A folder of images (with --masks) for a classifier.")
+    var images: String?
+
+    @Option(name: .long, help: "Masks named like the images (palette PNGs are read as indices).")
+    var masks: String?
+
+    @Option(name: .long, help: "The masks' foreground value (with --images).")
+    var maskValue = 1
+
+    @Option(name: .long, help: "notebook (the VOC notebook exactly) or strict (void left out); image studies.")
+    var `protocol`: ForegroundBackgroundStudy.ImageProtocol = .strict
+
+    @Option(name: .long, help: "Keep images whose foreground fraction is at least this (image studies).")
+    var minFraction = 0.2
+
+    @Option(name: .long, help: "Image preprocessing for --protocol strict: resize224, imagenet or none.")
+    var preprocess: ImagePreset = .resize224
+
+    @Option(name: .long, help: "Shorter side of the imagenet preset.")
+    var resize = 256
+
+    @Option(name: .long, help: "Target classes: classifier indices or names, or segmentation class names, comma-separated.")
     var classes: String
 
     @Option(name: .long, help: "Comma-separated method ids.")
@@ -49,16 +80,55 @@ extension GeoCAM.Study {
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
 
+    func validate() throws {
+      let sources = [raster != nil, voc != nil, images != nil].filter { $0 }.count
+      guard sources == 1 else { throw ValidationError("give exactly one of --raster (with --labels), --voc (with --voc-class) or --images (with --masks)") }
+      if raster != nil && labels == nil { throw ValidationError("--raster needs --labels") }
+      if voc != nil && vocClass == nil { throw ValidationError("--voc needs --voc-class") }
+      if images != nil && masks == nil { throw ValidationError("--images needs --masks") }
+      if !(0...255).contains(maskValue) { throw ValidationError("--mask-value must be 0…255") }
+      if !(0...1).contains(minFraction) { throw ValidationError("--min-fraction must be in [0, 1]") }
+    }
+
     func run() throws {
       let checkpoint = try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides())
-      var o = ForegroundBackgroundStudy.Options()
-      o.classes = try checkpoint.classIndices(classes.split(separator: ",").map(String.init))
-      o.methods = try ExplanationMethod.parse(methods)
-      o.layer = layer
-      o.quiet = quiet
-      let source = AuditOptions.Source.parse(labels) { FileManager.default.fileExists(atPath: $0) }
-      let report = try ForegroundBackgroundStudy.run(
-        raster: raster, labels: source, checkpoint: checkpoint, options: o, output: output)
+      let classList = try checkpoint.classIndices(classes.split(separator: ",").map(String.init))
+      let report: ForegroundBackgroundStudy.Report
+      if let raster, let labels {
+        var o = ForegroundBackgroundStudy.Options()
+        o.classes = classList
+        o.methods = try ExplanationMethod.parse(methods)
+        o.layer = layer
+        o.quiet = quiet
+        let source = AuditOptions.Source.parse(labels) { FileManager.default.fileExists(atPath: $0) }
+        report = try ForegroundBackgroundStudy.run(raster: raster, labels: source, checkpoint: checkpoint, options: o, output: output)
+      } else {
+        var o = ForegroundBackgroundStudy.ImageOptions()
+        o.classes = classList
+        o.methods = try ExplanationMethod.parse(methods)
+        o.layer = layer
+        o.quiet = quiet
+        o.minFraction = minFraction
+        o.protocolChoice = `protocol`
+        o.preset = preprocess
+        o.resize = resize
+        let pairs: [StudyImages.Pair]
+        let source: String
+        if let voc, let vocClass {
+          o.foreground = try StudyImages.vocIndex(vocClass)
+          pairs = try StudyImages.voc(root: voc, split: `protocol` == .notebook ? nil : split)
+          source = voc
+        } else if let images, let masks {
+          o.foreground = UInt8(maskValue)
+          pairs = try StudyImages.folders(images: images, masks: masks)
+          source = images
+        } else {
+          throw ValidationError("no input")
+        }
+        report = try ForegroundBackgroundStudy.runImages(
+          pairs, checkpoint: checkpoint, options: o, output: output, source: source
+        ) { line in if !quiet { FileHandle.standardError.write(Data("geocam: \(line)\n".utf8)) } }
+      }
       for t in report.tests {
         let s = t.statistics
         let line = String(
@@ -72,3 +142,5 @@ extension GeoCAM.Study {
     }
   }
 }
+
+extension ForegroundBackgroundStudy.ImageProtocol: ExpressibleByArgument {}

@@ -10,6 +10,9 @@ public struct ResNetClassifier: ExplainableModel {
   public var classCount: Int { fc.outFeatures }
   public var foldsBatchNorm: Bool { encoder.foldsBatchNorm }
   public var defaultLayer: String { "layer4" }
+  /// The last convolution of the last block (`layer4.2.conv3` for ResNet-50, before its norm):
+  /// pytorch-grad-cam's usual `layer4[-1].conv3` target.
+  public var lastConvLayer: String { encoder.lastConvPath }
 
   /// Builds the classifier from torchvision keys (`conv1`, `layer1`…`layer4`, `fc`).
   public init(_ w: WeightSource, foldBatchNorm: Bool = false) throws {

@@ -23,8 +23,8 @@ public enum ForegroundBackgroundStudy {
   public struct Unit: Codable, Sendable {
     public var method: String
     public var className: String
-    /// Label feature id (or raster region number).
-    public var id: Int
+    /// The unit: a label feature id (raster studies) or an image id (image studies).
+    public var id: String
     /// The object's share of its window (for reference; not filtered).
     public var fraction: Double
     public var meanInside: Double
@@ -192,7 +192,7 @@ public enum ForegroundBackgroundStudy {
         }
         units.append(
           Unit(
-            method: e.method.rawValue, className: name, id: obj.id, fraction: Double(nIn) / Double(t * t),
+            method: e.method.rawValue, className: name, id: String(obj.id), fraction: Double(nIn) / Double(t * t),
             meanInside: sIn / Double(nIn), meanOutside: sOut / Double(nOut)))
       }
       let elapsed = Date().timeIntervalSince(clock)
@@ -203,7 +203,8 @@ public enum ForegroundBackgroundStudy {
     for m in o.methods {
       for k in o.classes {
         let name = bundle.classNames[k]
-        let u = units.filter { $0.method == m.rawValue && $0.className == name }.sorted { $0.id < $1.id }
+        let u = units.filter { $0.method == m.rawValue && $0.className == name }
+          .sorted { ($0.id.count, $0.id) < ($1.id.count, $1.id) }
         tests.append(
           Test(
             method: m.rawValue, className: name, statistics: PairedStatistics(u.map(\.meanInside), u.map(\.meanOutside)),

@@ -19,9 +19,18 @@ enum StudyWriter {
     try atomic(Data(csv.utf8), dir.appendingPathComponent("per_image.csv"))
 
     var md = "# Foreground vs background: \(r.input)\n\n"
-    md += "Protocol `\(r.protocolName)`: one unit per truth object of \(r.labels); the map of the object's own "
-    md += "`region` target (\(r.target)) at `\(r.layer)`, min-max normalised over its window; inside = the object, "
-    md += "outside = a ring of one equivalent-circle diameter around it. Statistics as SciPy: paired t-test, "
+    if r.protocolName == "raster-objects" {
+      md += "Protocol `\(r.protocolName)`: one unit per truth object of \(r.labels); the map of the object's own "
+      md += "`region` target (\(r.target)) at `\(r.layer)`, min-max normalised over its window; inside = the object, "
+      md += "outside = a ring of one equivalent-circle diameter around it. "
+    } else {
+      md += "Protocol `\(r.protocolName)`: one unit per image with a mask; the map of \(r.target) at `\(r.layer)`, "
+      md += "upsampled (bilinear, half-pixel centres) to the input and min-max normalised without ε (a constant map "
+      md += "leaves the image out); inside = the mask's foreground, outside = the rest"
+      md += r.protocolName == "notebook" ? " (void counts as background, as the notebook does). " : " (void pixels left out of both). "
+      md += "Images kept when the foreground fraction ≥ \(r.provenance["min_fraction"] ?? "?"). "
+    }
+    md += "Statistics as SciPy: paired t-test, "
     md += "Cohen's d_z = mean/sd of the differences with its 95 % CI (noncentral t), Wilcoxon signed-rank "
     md += "(zero_method wilcox, no correction, method auto), Holm over all tests of the run.\n\n"
     md += "| method | class | n | mean in − out | 95 % CI | t (df) | p two-sided | p one-sided (in > out) | p Holm | d_z [95 % CI] | Wilcoxon W⁺, p |\n"
@@ -41,7 +50,7 @@ enum StudyWriter {
       try plotPairs(t, to: dir.appendingPathComponent("\(stem)_pairs.png"))
       try plotHistogram(t, to: dir.appendingPathComponent("\(stem)_differences.png"))
       md += "![paired means](\(stem)_pairs.png) ![differences](\(stem)_differences.png)\n\n"
-      md += "Left: each object's mean normalised map inside (left dot) and in its ring (right dot), joined; "
+      md += "Left: each unit's mean normalised map inside (left dot) and outside (right dot), joined; "
       md += "the vertical axis runs from 0 (bottom) to 1 (top). Right: histogram of inside − outside from −1 to 1 "
       md += "(the grey line is 0).\n\n"
       if let w = t.statistics.warning { md += "Warning: \(w)\n\n" }
@@ -59,11 +68,11 @@ enum StudyWriter {
     let size = abs(dz) >= 0.8 ? "large" : abs(dz) >= 0.5 ? "medium" : abs(dz) >= 0.2 ? "small" : "negligible"
     if p < 0.05 {
       return String(
-        format: "over %d objects the map is %@ on the object than around it (mean difference %.3f, Holm-adjusted p %.2g), a %@ effect (d_z %.2f): the model looks at the %@.",
+        format: "over %d units the map is %@ inside than outside (mean difference %.3f, Holm-adjusted p %.2g), a %@ effect (d_z %.2f): the model looks at the %@.",
         s.n, d > 0 ? "higher" : "lower", d, p, size, dz, d > 0 ? "object rather than its surroundings" : "surroundings more than the object")
     }
     return String(
-      format: "over %d objects the map is not reliably different on the object and around it (mean difference %.3f, Holm-adjusted p %.2g, d_z %.2f).",
+      format: "over %d units the map is not reliably different inside and outside (mean difference %.3f, Holm-adjusted p %.2g, d_z %.2f).",
       s.n, d, p, dz)
   }
 

@@ -97,3 +97,20 @@ import Testing
     #expect(throws: (any Error).self) { _ = try seg.run(input: dir.path, output: dir.appendingPathComponent("o").path) }
   }
 }
+
+/// JPEG decoding through GDAL equals Pillow's `convert('RGB')` on the pinned fixtures.
+@Suite struct JPEGDecodeTests {
+  static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/imaging")
+
+  @Test func equalsPillow() throws {
+    for name in ["pillow_decode", "pillow_decode_grey"] {
+      let ours = try RGBImageLoader.load(Self.dir.appendingPathComponent("\(name).jpg").path)
+      let d = [UInt8](try Data(contentsOf: Self.dir.appendingPathComponent("\(name).u8.npy")))
+      let header = Int(d[8]) | Int(d[9]) << 8
+      let pillow = Array(d[(10 + header)...])
+      #expect(ours.width == 120 && ours.height == 90)
+      #expect(ours.pixels == pillow, "\(name): \(zip(ours.pixels, pillow).filter { $0 != $1 }.count) bytes differ")
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import GeoCAMExplain
+import GeoCAMImaging
+import GeoCAMKit
+import GeoCAMModels
+import GeoCAMPipeline
+import GeoCAMTensor
+
+/// Image/mask pairs for a classifier study: a Pascal VOC layout or two folders.
+public enum StudyImages {
+  /// One image with its mask.
+  public struct Pair: Sendable {
+    public var id: String
+    public var image: String
+    public var mask: String
+  }
+
+  /// The 20 VOC classes (index 1…20; 0 background, 255 void).
+  public static let vocClasses = [
+    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable", "dog",
+    "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+  ]
+
+  /// A VOC class by name or index (1…20).
+  public static func vocIndex(_ spec: String) throws -> UInt8 {
+    if let i = Int(spec), (1...20).contains(i) { return UInt8(i) }
+    guard let i = vocClasses.firstIndex(of: spec.lowercased()) else {
+      throw PipelineError("--voc-class", "'\(spec)' is not a VOC class (\(vocClasses.joined(separator: ", ")))")
+    }
+    return UInt8(i + 1)
+  }
+
+  /// `ROOT/JPEGImages/<id>.jpg` with `ROOT/SegmentationClass/<id>.png`: with `split`, the ids of
+  /// `ImageSets/Segmentation/<split>.txt`; without, every image that has a mask, sorted by name
+  /// (the notebook's way).
+  public static func voc(root: String, split: String?) throws -> [Pair] {
+    let images = (root as NSString).appendingPathComponent("JPEGImages")
+    let masks = (root as NSString).appendingPathComponent("SegmentationClass")
+    guard FileManager.default.fileExists(atPath: images), FileManager.default.fileExists(atPath: masks) else {
+      throw PipelineError(root, "is not a Pascal VOC folder (needs JPEGImages/ and SegmentationClass/)")
+    }
+    var ids: [String]
+    if let split {
+      let list = (root as NSString).appendingPathComponent("ImageSets/Segmentation/\(split).txt")
+      guard let text = try? String(contentsOfFile: list, encoding: .utf8) else {
+        throw PipelineError(list, "cannot read the split list (train, val or trainval)")
+      }
+      ids = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    } else {
+      ids = try FileManager.default.contentsOfDirectory(atPath: masks).filter { $0.lowercased().hasSuffix(".png") }
+        .map { ($0 as NSString).deletingPathExtension }
+        .filter { FileManager.default.fileExists(atPath: (images as NSString).appendingPathComponent("\($0).jpg")) }
+        .sorted()
+    }
+    return ids.map {
+      Pair(id: $0, image: (images as NSString).appendingPathComponent("\($0).jpg"), mask: (masks as NSString).appendingPathComponent("\($0).png"))
+    }
+  }
+
+  /// Images of `images/` paired with the mask of the same stem in `masks/` (any image type).
+  public static func folders(images: String, masks: String) throws -> [Pair] {
+    let paths = try RGBImageLoader.imagePaths(images)
+    let maskNames = try FileManager.default.contentsOfDirectory(atPath: masks)
+    var byStem: [String: String] = [:]
+    for m in maskNames { byStem[(m as NSString).deletingPathExtension] = (masks as NSString).appendingPathComponent(m) }
+    let pairs = paths.compactMap { p -> Pair? in
+      let stem = ((p as NSString).lastPathComponent as NSString).deletingPathExtension
+      return byStem[stem].map { Pair(id: stem, image: p, mask: $0) }
+    }
+    guard !pairs.isEmpty else { throw PipelineError(masks, "no mask has the name of an image in \(images)") }
+    return pairs
+  }
+}
+
+extension ForegroundBackgroundStudy {
+  /// How an image study treats images and masks.
+  public enum ImageProtocol: String, Sendable, CaseIterable {
+    /// The VOC notebook exactly: image `Resize((224,224))`; mask nearest to shorter side 256,
+    /// then nearest to 224 × 224; the fraction over all 224² pixels; void counts as background.
+    case notebook
+    /// Image through `--preprocess`, mask through the same geometry (nearest); void (255) is
+    /// left out of both regions and of the fraction.
+    case strict
+  }
+
+  /// Options of an image study.
+  public struct ImageOptions: Sendable {
+    public var classes: [Int] = []
+    public var methods: [ExplanationMethod] = [.gradcam]
+    public var layer: String?
+    public var foreground: UInt8 = 1
+    public var minFraction = 0.2
+    public var protocolChoice: ImageProtocol = .strict
+    public var preset: ImagePreset = .resize224
+    public var resize = 256
+    public var quiet = false
+    public init() {}
+  }
+
+  /// Per image: the class logit's map (upsampled bilinear to the input, min-max normalised
+  /// without ε; a constant map leaves the image out), mean inside the mask vs outside, images
+  /// kept when the foreground fraction ≥ `minFraction`.
+  public static func runImages(
+    _ pairs: [StudyImages.Pair], checkpoint: OpenedCheckpoint, options o: ImageOptions, output: String,
+    source: String, progress: ((String) -> Void)? = nil
+  ) throws -> Report {
+    let bundle = checkpoint.bundle
+    guard bundle.model.task == .classification else {
+      throw PipelineError("--checkpoint", "an image study needs a classifier; use --raster with a segmentation model")
+    }
+    guard !o.classes.isEmpty else { throw PipelineError("--classes", "give the classifier's target classes") }
+    let layer = o.layer ?? ((bundle.model as? ResNetClassifier)?.lastConvLayer ?? bundle.model.defaultLayer)
+    try bundle.model.checkLayer(layer)
+    let explainer = Explainer(methods: o.methods)
+    var units: [Unit] = []
+    var leftOut: [String] = []
+    for (n, pair) in pairs.enumerated() {
+      let decoded = try RGBImageLoader.load(pair.image)
+      let mask = try RGBImageLoader.loadIndices(pair.mask)
+      guard mask.width == decoded.width, mask.height == decoded.height else {
+        leftOut.append("\(pair.id): mask \(mask.width)x\(mask.height) differs from the image \(decoded.width)x\(decoded.height)")
+        continue
+      }
+      let preset: ImagePreset = o.protocolChoice == .notebook ? .resize224 : o.preset
+      let (rgb, g) = try preset.apply(rgb: decoded.pixels, width: decoded.width, height: decoded.height, resize: o.resize)
+      let m: [UInt8]
+      if o.protocolChoice == .notebook {
+        // Resize(256) on the palette image (nearest), then Resize((224, 224)) (nearest again).
+        let short = min(mask.width, mask.height), long = max(mask.width, mask.height)
+        let newLong = Int(256 * Double(long) / Double(short))
+        let (w1, h1) = mask.width <= mask.height ? (256, newLong) : (newLong, 256)
+        let first = PillowResize.nearest(mask.values, width: mask.width, height: mask.height, toWidth: w1, toHeight: h1)
+        m = PillowResize.nearest(first, width: w1, height: h1, toWidth: 224, toHeight: 224)
+      } else {
+        m = preset.apply(mask: mask.values, width: mask.width, height: mask.height, resize: o.resize)
+      }
+      let plane = g.width * g.height
+      let counted = o.protocolChoice == .notebook ? plane : m.filter { $0 != 255 }.count
+      let fraction = counted > 0 ? Double(m.filter { $0 == o.foreground }.count) / Double(counted) : 0
+      guard fraction >= o.minFraction else { continue }
+      var values = [Float](repeating: 0, count: 3 * plane)
+      for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(rgb[3 * p + c]) } }
+      let pixels = Tensor(channels: 3, batch: 1, height: g.height, width: g.width, values: values)
+      let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: pixels, layer: layer)
+      let result = try explainer.explain(session, classes: o.classes)
+      for e in result.explanations {
+        let name = bundle.classNames[e.classIndex]
+        var map: [Float]
+        if e.method.isGuided {
+          let pl = e.height * e.width
+          map = (0..<pl).map { i in (0..<3).reduce(Float(0)) { $0 + e.values[$1 * pl + i] * e.values[$1 * pl + i] }.squareRoot() }
+        } else {
+          map = try Resize.bilinear(e.values, height: e.height, width: e.width, toHeight: g.height, toWidth: g.width)
+        }
+        guard let lo = map.min(), let hi = map.max(), hi > lo else {
+          leftOut.append("\(e.method.rawValue) \(name) \(pair.id): constant map (NaN after min-max; omitted)")
+          continue
+        }
+        var sIn = 0.0, nIn = 0, sOut = 0.0, nOut = 0
+        for i in 0..<plane {
+          if o.protocolChoice == .strict && m[i] == 255 { continue }
+          let v = Double((map[i] - lo) / (hi - lo))
+          if m[i] == o.foreground { sIn += v; nIn += 1 } else { sOut += v; nOut += 1 }
+        }
+        guard nIn > 0, nOut > 0 else {
+          leftOut.append("\(e.method.rawValue) \(name) \(pair.id): no pixel inside or outside the mask")
+          continue
+        }
+        units.append(
+          Unit(method: e.method.rawValue, className: name, id: pair.id, fraction: fraction, meanInside: sIn / Double(nIn), meanOutside: sOut / Double(nOut)))
+      }
+      progress?("\(n + 1)/\(pairs.count) \(pair.id)")
+    }
+    var tests: [Test] = []
+    for m in o.methods {
+      for k in o.classes {
+        let name = bundle.classNames[k]
+        let u = units.filter { $0.method == m.rawValue && $0.className == name }.sorted { $0.id < $1.id }
+        tests.append(
+          Test(method: m.rawValue, className: name, statistics: PairedStatistics(u.map(\.meanInside), u.map(\.meanOutside)), pHolm: nil, units: u))
+      }
+    }
+    let holm = PairedStatistics.holm(tests.map(\.statistics.pTwoSided))
+    for i in tests.indices { tests[i].pHolm = holm[i] }
+    var provenance: [String: String] = [
+      "checkpoint_sha256": checkpoint.sha256, "geocam_version": GeoCAMVersion.string,
+      "min_fraction": String(o.minFraction), "foreground_value": String(o.foreground),
+      "preprocess": o.protocolChoice == .notebook ? "resize224 (notebook)" : o.preset.rawValue,
+    ]
+    provenance["checkpoint"] = bundle.checkpoint.map { URL(fileURLWithPath: $0.path).lastPathComponent }
+    let report = Report(
+      protocolName: o.protocolChoice.rawValue, layer: layer, target: "the class logit", input: source,
+      labels: "masks (value \(o.foreground); 255 = void)", tests: tests, leftOut: leftOut, provenance: provenance)
+    let dir = URL(fileURLWithPath: output)
+    try Folder.create(dir)
+    try StudyWriter.write(report, to: dir)
+    return report
+  }
+}
