@@ -10,7 +10,7 @@ extension GeoCAM {
   /// `geocam study …`: studies on the same core.
   struct Study: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Studies of what a model looks at.", subcommands: [ForegroundBackground.self])
+      abstract: "Studies of what a model looks at.", subcommands: [ForegroundBackground.self, Compare.self])
   }
 }
 
@@ -144,3 +144,70 @@ extension GeoCAM.Study {
 }
 
 extension ForegroundBackgroundStudy.ImageProtocol: ExpressibleByArgument {}
+
+extension GeoCAM.Study {
+  /// `geocam study compare --checkpoint C --images DIR --methods gradcam,gradcam++,scorecam --output DIR`.
+  struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Do explanation methods agree? Top-x % IoU, Pearson correlation and SIM per pair of methods, per image.")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "An image, a folder of images or a list file.")
+    var images: String?
+
+    @Option(name: .long, help: "A Pascal VOC folder (its JPEGImages with masks; --split picks a list).")
+    var voc: String?
+
+    @Option(name: .long, help: "VOC split list (train, val, trainval).")
+    var split: String?
+
+    @Option(name: .long, help: "Comma-separated method ids (at least two).")
+    var methods = "gradcam,gradcam++,ablationcam,scorecam"
+
+    @Option(name: .long, help: "Class to explain (index or name; default each image's top-1).")
+    var classes: String?
+
+    @Option(name: .long, help: "Target layer (default the last convolution).")
+    var layer: String?
+
+    @Option(name: .long, help: "Share of pixels in each method's top mask, in percent.")
+    var topPercent = 20.0
+
+    @Option(name: .long, help: "Image preprocessing: resize224, imagenet or none.")
+    var preprocess: ImagePreset = .imagenet
+
+    @Option(name: .long, help: "Shorter side of the imagenet preset.")
+    var resize = 256
+
+    @Option(name: .shortAndLong, help: "Output folder.")
+    var output: String
+
+    @Flag(name: .long, help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+      guard (images != nil) != (voc != nil) else { throw ValidationError("give one of --images or --voc") }
+      guard topPercent > 0 && topPercent <= 100 else { throw ValidationError("--top-percent must be in (0, 100]") }
+    }
+
+    func run() throws {
+      let checkpoint = try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides())
+      let list: [(id: String, path: String)]
+      if let voc {
+        list = try StudyImages.voc(root: voc, split: split).map { ($0.id, $0.image) }
+      } else {
+        list = try RGBImageLoader.imagePaths(images ?? "").map { (((($0 as NSString).lastPathComponent) as NSString).deletingPathExtension, $0) }
+      }
+      let report = try MethodComparison.run(
+        images: list, checkpoint: checkpoint, methods: try ExplanationMethod.parse(methods),
+        classes: try classes.map { try checkpoint.bundle.classIndices($0.split(separator: ",").map(String.init)) }, layer: layer,
+        preset: preprocess, resize: resize, topPercent: topPercent, output: output
+      ) { line in if !quiet { FileHandle.standardError.write(Data("geocam: \(line)\n".utf8)) } }
+      for p in report.pairs {
+        print(String(format: "%@ vs %@: top-%.0f%% IoU %.3f ± %.3f, Pearson %@, SIM %.3f (n %d)", p.a, p.b, report.topPercent, p.iouMean, p.iouSD ?? 0, p.pearsonMean.map { String(format: "%.3f", $0) } ?? "–", p.simMean, p.n))
+      }
+      for (m, s) in report.secondsPerImage.sorted(by: { $0.key < $1.key }) { print(String(format: "%@: %.3f s per image", m, s)) }
+    }
+  }
+}
