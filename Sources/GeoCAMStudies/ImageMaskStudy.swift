@@ -194,6 +194,40 @@ extension ForegroundBackgroundStudy {
     let dir = URL(fileURLWithPath: output)
     try Folder.create(dir)
     try StudyWriter.write(report, to: dir)
+    try writeExtremes(report, pairs: pairs, checkpoint: checkpoint, options: o, layer: layer, to: dir)
     return report
+  }
+
+  /// Overlays of the three strongest and three weakest images of each test (by inside −
+  /// outside), recomputed for those images only: `<method>_<class>_strongest_<r>_<id>.png`.
+  static func writeExtremes(
+    _ report: Report, pairs: [StudyImages.Pair], checkpoint: OpenedCheckpoint, options o: ImageOptions, layer: String,
+    to dir: URL
+  ) throws {
+    let bundle = checkpoint.bundle
+    let byId = Dictionary(pairs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    for t in report.tests where !t.units.isEmpty {
+      guard let method = ExplanationMethod(rawValue: t.method), let k = bundle.classNames.firstIndex(of: t.className) else { continue }
+      let sorted = t.units.sorted { ($0.meanInside - $0.meanOutside) > ($1.meanInside - $1.meanOutside) }
+      let picks = Array(sorted.prefix(3).enumerated().map { ("strongest", $0.offset + 1, $0.element) })
+        + Array(sorted.reversed().prefix(3).enumerated().map { ("weakest", $0.offset + 1, $0.element) })
+      for (kind, rank, unit) in picks {
+        guard let pair = byId[unit.id] else { continue }
+        let decoded = try RGBImageLoader.load(pair.image)
+        let preset: ImagePreset = o.protocolChoice == .notebook ? .resize224 : o.preset
+        let (rgb, g) = try preset.apply(rgb: decoded.pixels, width: decoded.width, height: decoded.height, resize: o.resize)
+        let plane = g.width * g.height
+        var values = [Float](repeating: 0, count: 3 * plane)
+        for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(rgb[3 * p + c]) } }
+        let session = try ExplanationSession(
+          model: bundle.model, preprocessing: bundle.preprocessing,
+          pixels: Tensor(channels: 3, batch: 1, height: g.height, width: g.width, values: values), layer: layer)
+        guard let e = try Explainer(methods: [method]).explain(session, classes: [k]).explanations.first else { continue }
+        let image = try RGBImage(width: g.width, height: g.height, pixels: rgb)
+        let picture = method.isGuided ? try TilePictures.guidedImage(e) : try TilePictures.camOverlay(e, on: image)
+        let stem = "\(t.method)_\(t.className)_\(kind)_\(rank)_\(unit.id)".replacingOccurrences(of: "+", with: "p")
+        try PNGImage(picture).write(to: dir.appendingPathComponent("\(stem).png").path)
+      }
+    }
   }
 }

@@ -81,6 +81,8 @@ import Testing
     let strict = try ForegroundBackgroundStudy.runImages(
       try StudyImages.voc(root: root.path, split: "val"), checkpoint: checkpoint, options: o, output: out.path + "-s", source: root.path)
     #expect(strict.tests[0].statistics.n == 3)
+    let files = try FileManager.default.contentsOfDirectory(atPath: out.path + "-s")
+    #expect(files.filter { $0.contains("_strongest_") }.count == 3 && files.filter { $0.contains("_weakest_") }.count == 3)
     // Void is background in the notebook's fraction, left out in the strict one.
     let a = try #require(notebook.tests[0].units.first { $0.id == "2007_000000" })
     let b = try #require(strict.tests[0].units.first { $0.id == "2007_000000" })
