@@ -49,21 +49,7 @@ struct WindowExplainer {
     // Window-resolution, non-negative maps per (seed, method).
     var maps: [Int: [String: [Float]]] = [:]
     for e in result.explanations {
-      let values: [Float]
-      if e.method.isGuided {
-        // The L2 norm of the three channels, as the layers hold it.
-        let plane = e.height * e.width
-        values = (0..<plane).map { i in
-          var s: Float = 0
-          for c in 0..<(e.values.count / plane) { s += e.values[c * plane + i] * e.values[c * plane + i] }
-          return s.squareRoot()
-        }
-      } else if e.height == t && e.width == t {
-        values = e.values
-      } else {
-        values = try Resize.bilinear(e.values, height: e.height, width: e.width, toHeight: t, toWidth: t)
-      }
-      maps[e.seedIndex, default: [:]][e.method.rawValue] = values
+      maps[e.seedIndex, default: [:]][e.method.rawValue] = try e.plane(toHeight: t, toWidth: t)
     }
     let imagery = try chipImagery(window: window)
     var out: [Int: [String: Detection.Evidence]] = [:]

@@ -1,3 +1,5 @@
+import GeoCAMImaging
+
 /// One explanation map for one class.
 public struct Explanation: Sendable {
   /// Method id.
@@ -26,4 +28,27 @@ public struct Explanation: Sendable {
   public var height: Int { shape[shape.count - 2] }
   /// Width of the map.
   public var width: Int { shape[shape.count - 1] }
+
+  /// One plane per pixel: the L2 norm over the channels (how layers and studies read a guided
+  /// map), or the map itself for a one-channel CAM map.
+  public var channelNorm: [Float] {
+    let plane = height * width
+    let channels = values.count / max(plane, 1)
+    guard channels > 1 else { return values }
+    var out = [Float](repeating: 0, count: plane)
+    for i in 0..<plane {
+      var s: Float = 0
+      for c in 0..<channels { s += values[c * plane + i] * values[c * plane + i] }
+      out[i] = s.squareRoot()
+    }
+    return out
+  }
+
+  /// The map as one plane at `toHeight × toWidth`: guided maps as their channel norm, CAM maps
+  /// upsampled bilinearly with half-pixel centres when their size differs.
+  public func plane(toHeight: Int, toWidth: Int) throws -> [Float] {
+    let v = channelNorm
+    if height == toHeight && width == toWidth { return v }
+    return try Resize.bilinear(v, height: height, width: width, toHeight: toHeight, toWidth: toWidth)
+  }
 }

@@ -108,18 +108,8 @@ final class ExplainingTileSession: TileSession {
       try artifacts.write(session: session, result: result, classNames: owner.classNames, x: origin.x, y: origin.y)
     }
     return result.explanations.map { e in
-      if e.method.isGuided {
-        // Layers hold the L2 norm of the three channels.
-        let plane = e.height * e.width
-        var norm = [Float](repeating: 0, count: plane)
-        for i in 0..<plane {
-          var s: Float = 0
-          for c in 0..<3 { s += e.values[c * plane + i] * e.values[c * plane + i] }
-          norm[i] = s.squareRoot()
-        }
-        return TileMap(method: e.method.rawValue, classIndex: e.classIndex, width: e.width, height: e.height, values: norm)
-      }
-      return TileMap(method: e.method.rawValue, classIndex: e.classIndex, width: e.width, height: e.height, values: e.values)
+      // Layers hold guided maps as the L2 norm of their three channels.
+      TileMap(method: e.method.rawValue, classIndex: e.classIndex, width: e.width, height: e.height, values: e.channelNorm)
     }
   }
 }

@@ -74,6 +74,38 @@ public enum RGBImageLoader {
   }
 }
 
+/// A classifier's input from an image file: decoded as Pillow's `convert('RGB')`, through a
+/// preset, as `[3][1][H][W]` 0…255 values (the model's preprocessing normalises them).
+public struct ClassifierInput {
+  /// The network input.
+  public var tensor: Tensor
+  /// The preprocessed image, interleaved RGB bytes (for overlays).
+  public var rgb: [UInt8]
+  /// Where the preset took the image, and the decoded image's size.
+  public var geometry: ImagePreset.Geometry
+  public var sourceWidth: Int
+  public var sourceHeight: Int
+
+  /// Loads `path` through `preset`.
+  public init(path: String, preset: ImagePreset, resize: Int = 256) throws {
+    let decoded = try RGBImageLoader.load(path)
+    let (rgb, g) = try preset.apply(rgb: decoded.pixels, width: decoded.width, height: decoded.height, resize: resize)
+    let plane = g.width * g.height
+    var values = [Float](repeating: 0, count: 3 * plane)
+    for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(rgb[3 * p + c]) } }
+    tensor = Tensor(channels: 3, batch: 1, height: g.height, width: g.width, values: values)
+    self.rgb = rgb
+    geometry = g
+    sourceWidth = decoded.width
+    sourceHeight = decoded.height
+  }
+
+  /// The preprocessed image as a picture.
+  public var image: RGBImage {
+    get throws { try RGBImage(width: geometry.width, height: geometry.height, pixels: rgb) }
+  }
+}
+
 /// `geocam explain` with a classifier: images in, per image the top-5 predictions and every
 /// method's map for the chosen classes, from one forward and one batched backward per image.
 ///
@@ -125,13 +157,8 @@ public struct ImageClassificationJob {
     var stems = Set<String>()
     let explainer = Explainer(methods: methods)
     for (n, path) in paths.enumerated() {
-      let decoded = try RGBImageLoader.load(path)
-      let (rgb, g) = try preset.apply(rgb: decoded.pixels, width: decoded.width, height: decoded.height, resize: resize)
-      let plane = g.width * g.height
-      var values = [Float](repeating: 0, count: 3 * plane)
-      for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(rgb[3 * p + c]) } }
-      let pixels = Tensor(channels: 3, batch: 1, height: g.height, width: g.width, values: values)
-      let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: pixels, layer: layer)
+      let input = try ClassifierInput(path: path, preset: preset, resize: resize)
+      let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: input.tensor, layer: layer)
       let logits = session.logits.values
       let probs = Softmax.forward(session.logits).values
       let order = logits.indices.sorted { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }
@@ -146,7 +173,7 @@ public struct ImageClassificationJob {
       let result = try explainer.explain(session, classes: explained)
       let imageDir = dir.appendingPathComponent(stem)
       try Folder.create(imageDir)
-      let picture = try RGBImage(width: g.width, height: g.height, pixels: rgb)
+      let picture = try input.image
       for e in result.explanations {
         let shape = e.method.isGuided ? e.shape : [e.height, e.width]
         try NPYFile.write(e.values, shape: shape, to: imageDir.appendingPathComponent("\(e.method.rawValue)_\(e.classIndex).npy"))

@@ -164,15 +164,7 @@ public enum ForegroundBackgroundStudy {
       for e in result.explanations {
         let obj = members[e.seedIndex]
         let name = bundle.classNames[obj.classIndex]
-        var map: [Float]
-        if e.method.isGuided {
-          let plane = e.height * e.width
-          map = (0..<plane).map { i in
-            (0..<(e.values.count / plane)).reduce(Float(0)) { $0 + e.values[$1 * plane + i] * e.values[$1 * plane + i] }.squareRoot()
-          }
-        } else {
-          map = e.height == t && e.width == t ? e.values : try Resize.bilinear(e.values, height: e.height, width: e.width, toHeight: t, toWidth: t)
-        }
+        let map = try e.plane(toHeight: t, toWidth: t)
         let valid = read.mask
         let values = map.indices.filter { valid[$0] != 0 }.map { map[$0] }
         guard let lo = values.min(), let hi = values.max(), hi > lo else {

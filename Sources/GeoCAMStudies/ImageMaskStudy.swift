@@ -115,14 +115,14 @@ extension ForegroundBackgroundStudy {
     var units: [Unit] = []
     var leftOut: [String] = []
     for (n, pair) in pairs.enumerated() {
-      let decoded = try RGBImageLoader.load(pair.image)
+      let input = try ClassifierInput(pair.image, protocolChoice: o.protocolChoice, options: o)
+      let g = input.geometry
       let mask = try RGBImageLoader.loadIndices(pair.mask)
-      guard mask.width == decoded.width, mask.height == decoded.height else {
-        leftOut.append("\(pair.id): mask \(mask.width)x\(mask.height) differs from the image \(decoded.width)x\(decoded.height)")
+      guard mask.width == input.sourceWidth, mask.height == input.sourceHeight else {
+        leftOut.append("\(pair.id): mask \(mask.width)x\(mask.height) differs from the image \(input.sourceWidth)x\(input.sourceHeight)")
         continue
       }
       let preset: ImagePreset = o.protocolChoice == .notebook ? .resize224 : o.preset
-      let (rgb, g) = try preset.apply(rgb: decoded.pixels, width: decoded.width, height: decoded.height, resize: o.resize)
       let m: [UInt8]
       if o.protocolChoice == .notebook {
         // Resize(256) on the palette image (nearest), then Resize((224, 224)) (nearest again).
@@ -138,20 +138,11 @@ extension ForegroundBackgroundStudy {
       let counted = o.protocolChoice == .notebook ? plane : m.filter { $0 != 255 }.count
       let fraction = counted > 0 ? Double(m.filter { $0 == o.foreground }.count) / Double(counted) : 0
       guard fraction >= o.minFraction else { continue }
-      var values = [Float](repeating: 0, count: 3 * plane)
-      for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(rgb[3 * p + c]) } }
-      let pixels = Tensor(channels: 3, batch: 1, height: g.height, width: g.width, values: values)
-      let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: pixels, layer: layer)
+      let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: input.tensor, layer: layer)
       let result = try explainer.explain(session, classes: o.classes)
       for e in result.explanations {
         let name = bundle.classNames[e.classIndex]
-        var map: [Float]
-        if e.method.isGuided {
-          let pl = e.height * e.width
-          map = (0..<pl).map { i in (0..<3).reduce(Float(0)) { $0 + e.values[$1 * pl + i] * e.values[$1 * pl + i] }.squareRoot() }
-        } else {
-          map = try Resize.bilinear(e.values, height: e.height, width: e.width, toHeight: g.height, toWidth: g.width)
-        }
+        let map = try e.plane(toHeight: g.height, toWidth: g.width)
         guard let lo = map.min(), let hi = map.max(), hi > lo else {
           leftOut.append("\(e.method.rawValue) \(name) \(pair.id): constant map (NaN after min-max; omitted)")
           continue
@@ -213,21 +204,20 @@ extension ForegroundBackgroundStudy {
         + Array(sorted.reversed().prefix(3).enumerated().map { ("weakest", $0.offset + 1, $0.element) })
       for (kind, rank, unit) in picks {
         guard let pair = byId[unit.id] else { continue }
-        let decoded = try RGBImageLoader.load(pair.image)
-        let preset: ImagePreset = o.protocolChoice == .notebook ? .resize224 : o.preset
-        let (rgb, g) = try preset.apply(rgb: decoded.pixels, width: decoded.width, height: decoded.height, resize: o.resize)
-        let plane = g.width * g.height
-        var values = [Float](repeating: 0, count: 3 * plane)
-        for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(rgb[3 * p + c]) } }
-        let session = try ExplanationSession(
-          model: bundle.model, preprocessing: bundle.preprocessing,
-          pixels: Tensor(channels: 3, batch: 1, height: g.height, width: g.width, values: values), layer: layer)
+        let input = try ClassifierInput(pair.image, protocolChoice: o.protocolChoice, options: o)
+        let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: input.tensor, layer: layer)
         guard let e = try Explainer(methods: [method]).explain(session, classes: [k]).explanations.first else { continue }
-        let image = try RGBImage(width: g.width, height: g.height, pixels: rgb)
-        let picture = method.isGuided ? try TilePictures.guidedImage(e) : try TilePictures.camOverlay(e, on: image)
+        let picture = method.isGuided ? try TilePictures.guidedImage(e) : try TilePictures.camOverlay(e, on: try input.image)
         let stem = "\(t.method)_\(t.className)_\(kind)_\(rank)_\(unit.id)".replacingOccurrences(of: "+", with: "p")
         try PNGImage(picture).write(to: dir.appendingPathComponent("\(stem).png").path)
       }
     }
+  }
+}
+
+extension ClassifierInput {
+  /// The image as an image study's protocol preprocesses it (the notebook: `resize224`).
+  init(_ path: String, protocolChoice: ForegroundBackgroundStudy.ImageProtocol, options o: ForegroundBackgroundStudy.ImageOptions) throws {
+    try self.init(path: path, preset: protocolChoice == .notebook ? .resize224 : o.preset, resize: o.resize)
   }
 }

@@ -138,13 +138,9 @@ public enum MethodComparison {
     var scores: [ImageScores] = []
     var csv = "image,class,method_a,method_b,iou_top,pearson,sim\n"
     for (n, item) in paths.enumerated() {
-      let decoded = try RGBImageLoader.load(item.path)
-      let (rgb, g) = try preset.apply(rgb: decoded.pixels, width: decoded.width, height: decoded.height, resize: resize)
-      let plane = g.width * g.height
-      var values = [Float](repeating: 0, count: 3 * plane)
-      for p in 0..<plane { for c in 0..<3 { values[c * plane + p] = Float(rgb[3 * p + c]) } }
-      let pixels = Tensor(channels: 3, batch: 1, height: g.height, width: g.width, values: values)
-      let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: pixels, layer: layer)
+      let input = try ClassifierInput(path: item.path, preset: preset, resize: resize)
+      let g = input.geometry
+      let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: input.tensor, layer: layer)
       let logits = session.logits.values
       let k = classes?.first ?? logits.indices.max { logits[$0] < logits[$1] } ?? 0
       var maps: [String: [Float]] = [:]
@@ -153,12 +149,7 @@ public enum MethodComparison {
         let t0 = Date()
         guard let e = try Explainer(methods: [m]).explain(session, classes: [k]).explanations.first else { continue }
         seconds[m.rawValue] = Date().timeIntervalSince(t0)
-        if m.isGuided {
-          let pl = e.height * e.width
-          maps[m.rawValue] = (0..<pl).map { i in (0..<3).reduce(Float(0)) { $0 + e.values[$1 * pl + i] * e.values[$1 * pl + i] }.squareRoot() }
-        } else {
-          maps[m.rawValue] = try Resize.bilinear(e.values, height: e.height, width: e.width, toHeight: g.height, toWidth: g.width)
-        }
+        maps[m.rawValue] = try e.plane(toHeight: g.height, toWidth: g.width)
       }
       var pairs: [PairScore] = []
       for i in 0..<methods.count {
@@ -172,7 +163,7 @@ public enum MethodComparison {
         }
       }
       scores.append(ImageScores(id: item.id, className: bundle.classNames[k], seconds: seconds, pairs: pairs))
-      try sideBySide(rgb: rgb, width: g.width, height: g.height, maps: methods.compactMap { maps[$0.rawValue] }, to: dir.appendingPathComponent("images/\(item.id).png"))
+      try sideBySide(rgb: input.rgb, width: g.width, height: g.height, maps: methods.compactMap { maps[$0.rawValue] }, to: dir.appendingPathComponent("images/\(item.id).png"))
       progress?("\(n + 1)/\(paths.count) \(item.id)")
     }
     var summaries: [PairSummary] = []
