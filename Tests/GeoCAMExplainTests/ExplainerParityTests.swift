@@ -112,4 +112,30 @@ struct ExplainerParityTests {
     #expect(result.skipped == others)
     #expect(result.explanations.map(\.classIndex) == [best])
   }
+
+  /// A torchvision ResNet-50 classifier: Grad-CAM and Grad-CAM++ of class logits equal
+  /// pytorch-grad-cam's (ClassifierOutputTarget) at `layer4[-1].conv3` and at `layer4`
+  /// (Scripts/fixtures/make_classifier_cam_fixtures.py).
+  @Test("classifier Grad-CAM and Grad-CAM++ on ResNet-50 equal pytorch-grad-cam")
+  func classifierMaps() throws {
+    let model = try ResNetClassifier(try Fixtures.weights("resnet50"))
+    let pixels = try Fixtures.image("resnet50_input.u8.npy")
+    // torchvision's convention: 0-255 pixels divided by 255, then ImageNet statistics.
+    let pre = Preprocessing.imagenet
+    var compared = 0
+    for (layer, name) in [("layer4.2.conv3", "conv3"), ("layer4", "layer4")] {
+      let session = try ExplanationSession(model: model, preprocessing: pre, pixels: pixels, layer: layer)
+      let result = try Explainer(methods: [.gradcam, .gradcamPlusPlus]).explain(session, classes: [992, 50])
+      #expect(result.explanations.count == 4)
+      for e in result.explanations {
+        let method = e.method == .gradcam ? "gradcam" : "gradcampp"
+        let ref = try Self.map("resnet50_\(method)_\(name)_\(e.classIndex)")
+        #expect(e.shape == [1, 7, 7] && ref.count == 49)
+        let err = Fixtures.relativeError(e.values, ref)
+        #expect(err <= 1e-3, "\(method) at \(layer), class \(e.classIndex): \(err)")
+        compared += 1
+      }
+    }
+    #expect(compared == 8)
+  }
 }
