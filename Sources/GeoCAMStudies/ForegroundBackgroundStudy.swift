@@ -143,8 +143,10 @@ public enum ForegroundBackgroundStudy {
     var units: [Unit] = []
     var leftOut: [String] = []
     let clock = Date()
-    for (n, w) in windows.enumerated() {
-      let members = byWindow[w] ?? []
+    // One forward and one batched backward for the objects of a window.
+    func explainWindow(_ w: PixelWindow, _ members: [LabelMatching.Label]) throws
+      -> (read: RasterWindow, masks: [[Bool]], result: Explainer.Result)
+    {
       let t = w.width
       let read = try raster.readWindow(w, bands: o.bands)
       let (pixels, allValid) = TileInput.tensor(read, fill: bundle.preprocessing.neutralPixel)
@@ -160,7 +162,14 @@ public enum ForegroundBackgroundStudy {
       let seeds = zip(members, masks).map { obj, m in
         ExplanationSeed(classIndex: obj.classIndex, target: .region(m.map { $0 ? 1 : 0 }))
       }
-      let result = try explainer.explain(session, seeds: seeds)
+      return (read, masks, try explainer.explain(session, seeds: seeds))
+    }
+    var windowOf: [Int: PixelWindow] = [:]
+    for (w, members) in byWindow { for m in members { windowOf[m.id] = w } }
+    for (n, w) in windows.enumerated() {
+      let members = byWindow[w] ?? []
+      let t = w.width
+      let (read, masks, result) = try explainWindow(w, members)
       for e in result.explanations {
         let obj = members[e.seedIndex]
         let name = bundle.classNames[obj.classIndex]
@@ -205,6 +214,21 @@ public enum ForegroundBackgroundStudy {
     }
     let holm = PairedStatistics.holm(tests.map(\.statistics.pTwoSided))
     for i in tests.indices { tests[i].pHolm = holm[i] }
+    // Pictures of the three strongest and three weakest objects of each test (recomputed).
+    let objectById = Dictionary(objects.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    try Folder.create(dir)
+    for t in tests where !t.units.isEmpty {
+      let sorted = t.units.sorted { ($0.meanInside - $0.meanOutside) > ($1.meanInside - $1.meanOutside) }
+      let picks = sorted.prefix(3).enumerated().map { ("strongest", $0.offset + 1, $0.element) }
+        + sorted.reversed().prefix(3).enumerated().map { ("weakest", $0.offset + 1, $0.element) }
+      for (kind, rank, unit) in picks {
+        guard let id = Int(unit.id), let obj = objectById[id], let w = windowOf[id] else { continue }
+        let (read, masks, result) = try explainWindow(w, [obj])
+        guard let e = result.explanations.first(where: { $0.method.rawValue == t.method }) else { continue }
+        let stem = "\(t.method)_\(t.className)_\(kind)_\(rank)_\(unit.id)".replacingOccurrences(of: "+", with: "p")
+        try StudyWriter.objectPicture(read: read, map: try e.plane(toHeight: w.height, toWidth: w.width), mask: masks[0], to: dir.appendingPathComponent("\(stem).png"))
+      }
+    }
     var provenance: [String: String] = [
       "checkpoint_sha256": checkpoint.sha256, "geocam_version": GeoCAMVersion.string,
       "class_names": bundle.classNames.joined(separator: ","), "tile": String(o.tileSize), "overlap": String(o.overlap),

@@ -1,4 +1,5 @@
 import Foundation
+import GeoCAMGeo
 import GeoCAMImaging
 import GeoCAMPipeline
 
@@ -53,6 +54,10 @@ enum StudyWriter {
       md += "Left: each unit's mean normalised map inside (left dot) and outside (right dot), joined; "
       md += "the vertical axis runs from 0 (bottom) to 1 (top). Right: histogram of inside − outside from −1 to 1 "
       md += "(the grey line is 0).\n\n"
+      if !t.units.isEmpty {
+        md += "The three strongest and three weakest units (by inside − outside): `\(stem)_strongest_<rank>_<id>.png`, "
+        md += "`\(stem)_weakest_<rank>_<id>.png`.\n\n"
+      }
       if let w = t.statistics.warning { md += "Warning: \(w)\n\n" }
     }
     if !r.leftOut.isEmpty { md += "Left out: " + r.leftOut.joined(separator: "; ") + "\n" }
@@ -84,6 +89,39 @@ enum StudyWriter {
     guard rename(tmp, url.path) == 0 else {
       throw PipelineError(url.path, "cannot move into place: \(String(cString: strerror(errno)))")
     }
+  }
+
+  /// A window's imagery around one object (at least 96 px, 3× its box), the map min-max
+  /// normalised over the window fading in with its value, the object outlined.
+  static func objectPicture(read: RasterWindow, map: [Float], mask: [Bool], to url: URL) throws {
+    let t = read.width
+    let idx = mask.indices.filter { mask[$0] }
+    guard let first = idx.first else { return }
+    var x0 = first % t, x1 = x0, y0 = first / t, y1 = y0
+    for i in idx { x0 = min(x0, i % t); x1 = max(x1, i % t); y0 = min(y0, i / t); y1 = max(y1, i / t) }
+    let side = min(t, max(96, 3 * max(x1 - x0 + 1, y1 - y0 + 1)))
+    let cx = min(max((x0 + x1) / 2 - side / 2, 0), t - side), cy = min(max((y0 + y1) / 2 - side / 2, 0), read.height - side)
+    let lo = map.min() ?? 0, hi = map.max() ?? 1
+    let plane = t * read.height
+    var rgb = [UInt8](repeating: 0, count: side * side * 3)
+    var heat = [Float](repeating: 0, count: side * side)
+    for y in 0..<side {
+      for x in 0..<side {
+        let i = (cy + y) * t + (cx + x)
+        for c in 0..<3 { rgb[3 * (y * side + x) + c] = UInt8(min(max(read.data[min(c, read.bands.count - 1) * plane + i], 0), 255)) }
+        heat[y * side + x] = hi > lo ? (map[i] - lo) / (hi - lo) : 0
+      }
+    }
+    var out = try Overlay.fadingHeatmap(image: try RGBImage(width: side, height: side, pixels: rgb), map: heat, maxAlpha: 0.7).pixels
+    for y in 0..<side {
+      for x in 0..<side {
+        let i = (cy + y) * t + (cx + x)
+        guard mask[i] else { continue }
+        let edge = (cx + x == 0 || !mask[i - 1]) || (cx + x == t - 1 || !mask[i + 1]) || (cy + y == 0 || !mask[i - t]) || (cy + y == read.height - 1 || !mask[i + t])
+        if edge { (out[3 * (y * side + x)], out[3 * (y * side + x) + 1], out[3 * (y * side + x) + 2]) = (255, 230, 0) }
+      }
+    }
+    try PNGImage(width: side, height: side, format: .rgb, pixels: out).write(to: url.path)
   }
 
   // MARK: Figures (plain raster drawing: axes, dots, lines, bars)

@@ -56,5 +56,7 @@ struct ForegroundBackgroundStudyTests {
     let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
     #expect(md.contains("| gradcam | solar_panel |"))
     #expect(FileManager.default.fileExists(atPath: out + "/gradcam_solar_panel_pairs.png"))
+    let files = try FileManager.default.contentsOfDirectory(atPath: out)
+    #expect(files.contains { $0.hasPrefix("gradcam_solar_panel_strongest_1_") } && files.contains { $0.hasPrefix("gradcam_solar_panel_weakest_1_") })
   }
 }
