@@ -1,3 +1,5 @@
+import GeoCAMGeo
+
 /// One detected object of an audit: a connected region of one class in the stitched class map,
 /// with its probabilities, its own explanation's evidence, and its match against labels.
 public struct Detection: Codable, Sendable, Hashable {
@@ -35,19 +37,7 @@ public struct Detection: Codable, Sendable, Hashable {
   }
 
   /// Pixel rectangle in the raster (x, y of the top-left pixel; width, height).
-  public struct Box: Codable, Sendable, Hashable {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-
-    public init(x: Int, y: Int, width: Int, height: Int) {
-      self.x = x
-      self.y = y
-      self.width = width
-      self.height = height
-    }
-  }
+  public typealias Box = PixelWindow
 
   /// 1-based id, stable within one audit output.
   public var id: Int

@@ -1,6 +1,6 @@
 /// A rectangle of pixels: top-left (x, y) in raster coordinates, width × height.
 /// It may extend past the raster (reads pad the outside part and mark it invalid).
-public struct PixelWindow: Sendable, Hashable, CustomStringConvertible {
+public struct PixelWindow: Sendable, Hashable, Codable, CustomStringConvertible {
   /// Column of the top-left pixel (may be negative for padded windows).
   public var x: Int
   /// Row of the top-left pixel (may be negative for padded windows).
