@@ -92,31 +92,11 @@ public enum MethodComparison {
     return union > 0 ? Double(inter) / Double(union) : 0
   }
 
-  /// Pearson correlation; nil when a map is constant.
-  public static func pearson(_ a: [Float], _ b: [Float]) -> Double? {
-    let n = Double(a.count)
-    let ma = a.reduce(0.0) { $0 + Double($1) } / n, mb = b.reduce(0.0) { $0 + Double($1) } / n
-    var sab = 0.0, saa = 0.0, sbb = 0.0
-    for i in a.indices {
-      let x = Double(a[i]) - ma, y = Double(b[i]) - mb
-      sab += x * y
-      saa += x * x
-      sbb += y * y
-    }
-    return saa > 0 && sbb > 0 ? sab / (saa * sbb).squareRoot() : nil
-  }
+  /// Pearson correlation; nil when a map is constant (`SaliencyMetrics.cc`).
+  public static func pearson(_ a: [Float], _ b: [Float]) -> Double? { SaliencyMetrics.cc(a, b) }
 
-  /// SIM of two maps (MIT benchmark: min-max to [0, 1], then sum to 1; Σ min).
-  public static func sim(_ a: [Float], _ b: [Float]) -> Double {
-    func normalise(_ m: [Float]) -> [Double] {
-      let lo = Double(m.min() ?? 0), hi = Double(m.max() ?? 0)
-      let scaled = m.map { hi > lo ? (Double($0) - lo) / (hi - lo) : 0 }
-      let s = scaled.reduce(0, +)
-      return s > 0 ? scaled.map { $0 / s } : scaled
-    }
-    let p = normalise(a), q = normalise(b)
-    return zip(p, q).reduce(0) { $0 + min($1.0, $1.1) }
-  }
+  /// SIM of two maps (`SaliencyMetrics.sim`, the MIT benchmark's).
+  public static func sim(_ a: [Float], _ b: [Float]) -> Double { SaliencyMetrics.sim(a, b) }
 
   /// Compares `methods` on every image; writes `compare.json`, `compare.csv`, a side-by-side
   /// picture per image and a matrix picture of the mean top-x % IoU.
