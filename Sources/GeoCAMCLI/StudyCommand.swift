@@ -21,10 +21,13 @@ extension GeoCAM.Study {
       commandName: "fgbg",
       abstract: "Does the model look at the object or at its surroundings? Paired statistics of the map inside vs around each labelled object.",
       discussion: """
-        For a labelled raster and a segmentation model: one unit per truth object of --classes; \
-        the map of the object's own region target, min-max normalised over its window; inside = \
-        the object, outside = a ring of one object-diameter around it. Writes study.json, \
-        per_image.csv, report.md and figures to --output.
+        With a classifier and images with masks (--voc ROOT --voc-class NAME, or --images DIR \
+        --masks DIR): per image the map of each --classes logit, min-max normalised; inside = the \
+        mask's foreground, outside = the rest; --protocol notebook reproduces the VOC notebook, \
+        strict leaves void out. With a segmentation model and a labelled raster (--raster R \
+        --labels L): one unit per truth object of --classes, the map of its own region target; \
+        inside = the object, outside = a ring of one object-diameter. Paired t-test, Cohen's d_z, \
+        Wilcoxon and Holm as SciPy; writes study.json, per_image.csv, report.md and figures.
         """)
 
     @OptionGroup var model: ModelOptions
