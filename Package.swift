@@ -72,7 +72,7 @@ let package = Package(
     .target(
       name: "GeoCAMKit",
       dependencies: [
-        "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging",
+        "GeoCAMCore", "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMModels", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging",
         "GeoCAMPipeline",
       ],
       swiftSettings: kernelFlags),
@@ -81,7 +81,7 @@ let package = Package(
     /// ranked for review; GeoPackage, CSV, summary and HTML gallery.
     .target(
       name: "GeoCAMAudit",
-      dependencies: ["GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMKit", "GeoCAMModels", "GeoCAMPipeline"],
+      dependencies: ["GeoCAMCore", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMImaging", "GeoCAMKit", "GeoCAMModels", "GeoCAMPipeline"],
       swiftSettings: kernelFlags),
 
     /// Classification and segmentation studies on the same core: paired statistics (SciPy's

@@ -68,36 +68,15 @@ def torch_forward(net, x):
         return time.perf_counter() - t0
 
 
-class GuidedReLU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x.clamp(min=0)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (x > 0).to(g.dtype) * (g > 0).to(g.dtype)
-
-
-class GuidedModule(nn.Module):
-    def forward(self, x):
-        return GuidedReLU.apply(x)
-
-
 def guided_copy(module):
+    """A copy of the model with guided ReLUs (the parity fixtures' own, make_model_fixtures.py)."""
     import copy
 
+    sys.path.insert(0, os.path.join(ROOT, "Scripts", "fixtures"))
+    from make_model_fixtures import guided_copy_relus
+
     m = copy.deepcopy(module)
-
-    def swap(mod):
-        for name, child in mod.named_children():
-            if isinstance(child, nn.ReLU):
-                setattr(mod, name, GuidedModule())
-            else:
-                swap(child)
-
-    swap(m)
+    guided_copy_relus(m)
     return m
 
 

@@ -79,15 +79,9 @@ public enum Audit {
     var byWindow: [PixelWindow: [Int]] = [:]
     for (i, d) in audit.detections.enumerated() {
       let (w, partial) = ExplanationWindows.assign(
-        box: d.bbox, grid: grid, rasterWidth: audit.width, rasterHeight: audit.height
-      ) { w in
-        var n = 0
-        for y in max(w.y, d.bbox.y)..<min(w.maxY, d.bbox.y + d.bbox.height) {
-          for x in max(w.x, d.bbox.x)..<min(w.maxX, d.bbox.x + d.bbox.width) where audit.labels[y * audit.width + x] == Int32(d.id) { n += 1 }
-        }
-        return n
-      }
-      audit.detections[i].window = Detection.Box(x: w.x, y: w.y, width: w.width, height: w.height)
+        box: d.bbox, id: Int32(d.id), labels: audit.labels, grid: grid, rasterWidth: audit.width,
+        rasterHeight: audit.height)
+      audit.detections[i].window = w
       audit.detections[i].partial = partial
       byWindow[w, default: []].append(i)
     }
@@ -286,7 +280,7 @@ struct AuditState {
     }
     try? fm.removeItem(at: directory)
     try Folder.create(directory)
-    try AtomicWrite.data(Data(fingerprint.utf8), to: manifest)
+    try AtomicFile.write(Data(fingerprint.utf8), to: manifest)
   }
 
   func url(_ w: PixelWindow) -> URL { directory.appendingPathComponent("w\(w.x)_\(w.y).json") }
@@ -295,28 +289,13 @@ struct AuditState {
   func save(_ w: PixelWindow, evidence: [Int: [String: Detection.Evidence]]) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    try AtomicWrite.data(try encoder.encode(evidence), to: url(w))
+    try AtomicFile.write(try encoder.encode(evidence), to: url(w))
   }
 
   func load(_ w: PixelWindow) throws -> [Int: [String: Detection.Evidence]] {
     let u = url(w)
     do { return try JSONDecoder().decode([Int: [String: Detection.Evidence]].self, from: Data(contentsOf: u)) } catch {
       throw PipelineError(u.path, "audit state is unreadable (\(PipelineError.reason(error))); rerun with --restart")
-    }
-  }
-}
-
-/// Whole files written under a temporary name, then renamed: never half-written.
-enum AtomicWrite {
-  static func data(_ data: Data, to url: URL) throws {
-    let tmp = url.path + ".tmp-\(getpid())"
-    do {
-      try data.write(to: URL(fileURLWithPath: tmp))
-      if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-      try FileManager.default.moveItem(atPath: tmp, toPath: url.path)
-    } catch {
-      try? FileManager.default.removeItem(atPath: tmp)
-      throw PipelineError(url.path, cannot: "write", error)
     }
   }
 }

@@ -1,3 +1,4 @@
+import GeoCAMCore
 import Foundation
 import GeoCAMGeo
 import GeoCAMPipeline
@@ -118,17 +119,17 @@ enum AuditWriter {
         switch v[c.name] ?? .null {
         case .integer(let i): return String(i)
         case .real(let r): return r.isFinite ? String(r) : ""
-        case .string(let s): return csvField(s)
+        case .string(let s): return CSVField.escape(s)
         case .null: return ""
         }
       }.joined(separator: ",") + "\n"
     }
-    try AtomicWrite.data(Data(csv.utf8), to: directory.appendingPathComponent("detections.csv"))
+    try AtomicFile.write(Data(csv.utf8), to: directory.appendingPathComponent("detections.csv"))
 
     // Summary.
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicWrite.data(try encoder.encode(summary), to: directory.appendingPathComponent("summary.json"))
+    try AtomicFile.write(try encoder.encode(summary), to: directory.appendingPathComponent("summary.json"))
 
     // Gallery, most suspicious first.
     var facts: [(label: String, value: String)] = [
@@ -151,15 +152,10 @@ enum AuditWriter {
       detections: audit.detections.sorted { $0.suspicion != $1.suspicion ? $0.suspicion > $1.suspicion : $0.id < $1.id },
       methods: methods, title: "GeoCAM audit — \((summary.provenance["input"] ?? "") as String)", summary: facts,
       areaUnit: audit.areaUnit, pageSize: o.pageSize)
-    try AtomicWrite.data(Data(html.utf8), to: directory.appendingPathComponent("report.html"))
+    try AtomicFile.write(Data(html.utf8), to: directory.appendingPathComponent("report.html"))
   }
 
   static func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", 100 * $0) } ?? "–" }
-
-  static func csvField(_ s: String) -> String {
-    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-  }
 
   /// A default QGIS style (categorised by `status`) in the GeoPackage's `layer_styles` table,
   /// which QGIS applies when the layer is opened.

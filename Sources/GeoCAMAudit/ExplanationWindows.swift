@@ -44,6 +44,21 @@ public enum ExplanationWindows {
     return (best?.w ?? PixelWindow(x: 0, y: 0, width: t, height: t), true)
   }
 
+  /// `assign` for an object given as the pixels of a label grid (`width` wide) equal to `id`:
+  /// a window's share of the object is counted on the grid.
+  public static func assign(
+    box: Detection.Box, id: Int32, labels: [Int32], grid: TileGrid, rasterWidth: Int, rasterHeight: Int
+  ) -> (window: PixelWindow, partial: Bool) {
+    assign(box: box, grid: grid, rasterWidth: rasterWidth, rasterHeight: rasterHeight) { w in
+      guard let part = w.intersection(box) else { return 0 }
+      var n = 0
+      for y in part.y..<part.maxY {
+        for x in part.x..<part.maxX where labels[y * rasterWidth + x] == id { n += 1 }
+      }
+      return n
+    }
+  }
+
   static func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { min(max(v, lo), hi) }
 }
 

@@ -1,3 +1,4 @@
+import GeoCAMCore
 import Foundation
 import GeoCAMExplain
 import GeoCAMGeo
@@ -167,7 +168,7 @@ public struct ImageClassificationJob {
       while stems.contains(stem) { stem += "_" }  // two images of one name in a list
       stems.insert(stem)
       for (r, t) in top.enumerated() {
-        csv += "\(csvField(path)),\(r + 1),\(t.index),\(csvField(bundle.classNames[t.index])),\(t.logit),\(t.probability)\n"
+        csv += "\(CSVField.escape(path)),\(r + 1),\(t.index),\(CSVField.escape(bundle.classNames[t.index])),\(t.logit),\(t.probability)\n"
       }
       let explained = classes ?? [order[0]]
       let result = try explainer.explain(session, classes: explained)
@@ -183,15 +184,7 @@ public struct ImageClassificationJob {
       results.append(ImageResult(path: path, stem: stem, top: top, explained: explained))
       progress?("\(n + 1)/\(paths.count) \(path): \(bundle.classNames[order[0]]) \(String(format: "%.3f", probs[order[0]]))")
     }
-    let tmp = dir.appendingPathComponent("predictions.csv.tmp")
-    try Data(csv.utf8).write(to: tmp)
-    guard rename(tmp.path, dir.appendingPathComponent("predictions.csv").path) == 0 else {
-      throw PipelineError(dir.appendingPathComponent("predictions.csv").path, "cannot move into place")
-    }
+    try AtomicFile.write(Data(csv.utf8), to: dir.appendingPathComponent("predictions.csv"))
     return results
-  }
-
-  func csvField(_ s: String) -> String {
-    s.contains(where: { $0 == "," || $0 == "\"" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
   }
 }

@@ -9,8 +9,10 @@ import Foundation
 /// Writes a file so that it either exists complete or not at all: the bytes go to a temporary
 /// name in the same folder, which is then renamed (atomic on POSIX file systems). No fsync: the
 /// point is surviving a killed process, and a per-tile fsync costs more than the tile.
-enum AtomicFile {
-  static func write(_ data: Data, to url: URL) throws {
+/// Every output GeoCAM writes whole (state, summaries, CSV, reports) goes through it.
+public enum AtomicFile {
+  /// Writes `data` to `url` under a temporary name, then renames it into place.
+  public static func write(_ data: Data, to url: URL) throws {
     let temporary = url.path + ".tmp-\(getpid())"
     // Plain POSIX I/O: Foundation's Data.write fsyncs every file.
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

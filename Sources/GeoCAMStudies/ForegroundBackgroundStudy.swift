@@ -71,6 +71,25 @@ public enum ForegroundBackgroundStudy {
     }
   }
 
+  /// One test per (method, class) over its units (in `order`), Holm-adjusted over all tests.
+  static func makeTests(
+    _ units: [Unit], methods: [ExplanationMethod], classes: [String], order: (Unit, Unit) -> Bool
+  ) -> [Test] {
+    var tests: [Test] = []
+    for m in methods {
+      for name in classes {
+        let u = units.filter { $0.method == m.rawValue && $0.className == name }.sorted(by: order)
+        tests.append(
+          Test(
+            method: m.rawValue, className: name, statistics: PairedStatistics(u.map(\.meanInside), u.map(\.meanOutside)),
+            pHolm: nil, units: u))
+      }
+    }
+    let holm = PairedStatistics.holm(tests.map(\.statistics.pTwoSided))
+    for i in tests.indices { tests[i].pHolm = holm[i] }
+    return tests
+  }
+
   /// Options of a raster study.
   public struct Options: Sendable {
     public var classes: [Int] = []
@@ -125,15 +144,8 @@ public enum ForegroundBackgroundStudy {
     for obj in objects {
       guard let b = boxes[obj.id] else { continue }
       let box = Detection.Box(x: b.x0, y: b.y0, width: b.x1 - b.x0 + 1, height: b.y1 - b.y0 + 1)
-      let (w, _) = ExplanationWindows.assign(box: box, grid: grid, rasterWidth: raster.width, rasterHeight: raster.height) { w in
-        let y0 = max(w.y, b.y0), y1 = min(w.maxY, b.y1 + 1), x0 = max(w.x, b.x0), x1 = min(w.maxX, b.x1 + 1)
-        guard y0 < y1, x0 < x1 else { return 0 }
-        var n = 0
-        for y in y0..<y1 {
-          for x in x0..<x1 where truth.grid[y * raster.width + x] == Int32(obj.id) { n += 1 }
-        }
-        return n
-      }
+      let (w, _) = ExplanationWindows.assign(
+        box: box, id: Int32(obj.id), labels: truth.grid, grid: grid, rasterWidth: raster.width, rasterHeight: raster.height)
       byWindow[w, default: []].append(obj)
     }
     let windows = byWindow.keys.sorted { ($0.y, $0.x) < ($1.y, $1.x) }
@@ -200,20 +212,10 @@ public enum ForegroundBackgroundStudy {
       let rate = elapsed > 0 ? Double(n + 1) / elapsed : 0
       report(.tiles(done: n + 1, total: windows.count, tilesPerSecond: rate, eta: rate > 0 ? Double(windows.count - n - 1) / rate : nil))
     }
-    var tests: [Test] = []
-    for m in o.methods {
-      for k in o.classes {
-        let name = bundle.classNames[k]
-        let u = units.filter { $0.method == m.rawValue && $0.className == name }
-          .sorted { ($0.id.count, $0.id) < ($1.id.count, $1.id) }
-        tests.append(
-          Test(
-            method: m.rawValue, className: name, statistics: PairedStatistics(u.map(\.meanInside), u.map(\.meanOutside)),
-            pHolm: nil, units: u))
-      }
+    // Units are object ids: numeric order.
+    let tests = makeTests(units, methods: o.methods, classes: o.classes.map { bundle.classNames[$0] }) {
+      ($0.id.count, $0.id) < ($1.id.count, $1.id)
     }
-    let holm = PairedStatistics.holm(tests.map(\.statistics.pTwoSided))
-    for i in tests.indices { tests[i].pHolm = holm[i] }
     // Pictures of the three strongest and three weakest objects of each test (recomputed).
     let objectById = Dictionary(objects.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     try Folder.create(dir)

@@ -125,12 +125,12 @@ extension ForegroundBackgroundStudy {
       let preset: ImagePreset = o.protocolChoice == .notebook ? .resize224 : o.preset
       let m: [UInt8]
       if o.protocolChoice == .notebook {
-        // Resize(256) on the palette image (nearest), then Resize((224, 224)) (nearest again).
-        let short = min(mask.width, mask.height), long = max(mask.width, mask.height)
-        let newLong = Int(256 * Double(long) / Double(short))
-        let (w1, h1) = mask.width <= mask.height ? (256, newLong) : (newLong, 256)
-        let first = PillowResize.nearest(mask.values, width: mask.width, height: mask.height, toWidth: w1, toHeight: h1)
-        m = PillowResize.nearest(first, width: w1, height: h1, toWidth: 224, toHeight: 224)
+        // Resize(256) on the palette image (nearest; the imagenet preset's resize before its
+        // crop), then Resize((224, 224)) (nearest again).
+        let r = ImagePreset.imagenet.geometry(width: mask.width, height: mask.height, resize: 256)
+        let first = PillowResize.nearest(
+          mask.values, width: mask.width, height: mask.height, toWidth: r.resizedWidth, toHeight: r.resizedHeight)
+        m = PillowResize.nearest(first, width: r.resizedWidth, height: r.resizedHeight, toWidth: 224, toHeight: 224)
       } else {
         m = preset.apply(mask: mask.values, width: mask.width, height: mask.height, resize: o.resize)
       }
@@ -162,17 +162,7 @@ extension ForegroundBackgroundStudy {
       }
       progress?("\(n + 1)/\(pairs.count) \(pair.id)")
     }
-    var tests: [Test] = []
-    for m in o.methods {
-      for k in o.classes {
-        let name = bundle.classNames[k]
-        let u = units.filter { $0.method == m.rawValue && $0.className == name }.sorted { $0.id < $1.id }
-        tests.append(
-          Test(method: m.rawValue, className: name, statistics: PairedStatistics(u.map(\.meanInside), u.map(\.meanOutside)), pHolm: nil, units: u))
-      }
-    }
-    let holm = PairedStatistics.holm(tests.map(\.statistics.pTwoSided))
-    for i in tests.indices { tests[i].pHolm = holm[i] }
+    let tests = makeTests(units, methods: o.methods, classes: o.classes.map { bundle.classNames[$0] }) { $0.id < $1.id }
     var provenance: [String: String] = [
       "checkpoint_sha256": checkpoint.sha256, "geocam_version": GeoCAMVersion.string,
       "min_fraction": String(o.minFraction), "foreground_value": String(o.foreground),

@@ -172,8 +172,8 @@ public enum MethodComparison {
       provenance: ["checkpoint_sha256": checkpoint.sha256, "geocam_version": GeoCAMVersion.string, "preprocess": preset.rawValue])
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try StudyWriter.atomic(try encoder.encode(report), dir.appendingPathComponent("compare.json"))
-    try StudyWriter.atomic(Data(csv.utf8), dir.appendingPathComponent("compare.csv"))
+    try AtomicFile.write(try encoder.encode(report), to: dir.appendingPathComponent("compare.json"))
+    try AtomicFile.write(Data(csv.utf8), to: dir.appendingPathComponent("compare.csv"))
     try matrix(report, to: dir.appendingPathComponent("matrix.png"))
     return report
   }

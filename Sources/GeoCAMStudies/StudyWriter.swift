@@ -9,7 +9,7 @@ enum StudyWriter {
   static func write(_ r: ForegroundBackgroundStudy.Report, to dir: URL) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try atomic(try encoder.encode(r), dir.appendingPathComponent("study.json"))
+    try AtomicFile.write(try encoder.encode(r), to: dir.appendingPathComponent("study.json"))
 
     var csv = "method,class,id,fraction,mean_inside,mean_outside,difference\n"
     for t in r.tests {
@@ -17,7 +17,7 @@ enum StudyWriter {
         csv += "\(u.method),\(u.className),\(u.id),\(u.fraction),\(u.meanInside),\(u.meanOutside),\(u.meanInside - u.meanOutside)\n"
       }
     }
-    try atomic(Data(csv.utf8), dir.appendingPathComponent("per_image.csv"))
+    try AtomicFile.write(Data(csv.utf8), to: dir.appendingPathComponent("per_image.csv"))
 
     var md = "# Foreground vs background: \(r.input)\n\n"
     if r.protocolName == "raster-objects" {
@@ -61,7 +61,7 @@ enum StudyWriter {
       if let w = t.statistics.warning { md += "Warning: \(w)\n\n" }
     }
     if !r.leftOut.isEmpty { md += "Left out: " + r.leftOut.joined(separator: "; ") + "\n" }
-    try atomic(Data(md.utf8), dir.appendingPathComponent("report.md"))
+    try AtomicFile.write(Data(md.utf8), to: dir.appendingPathComponent("report.md"))
   }
 
   /// The result in words.
@@ -79,16 +79,6 @@ enum StudyWriter {
     return String(
       format: "over %d units the map is not reliably different inside and outside (mean difference %.3f, Holm-adjusted p %.2g, d_z %.2f).",
       s.n, d, p, dz)
-  }
-
-  static func atomic(_ data: Data, _ url: URL) throws {
-    let tmp = url.path + ".tmp"
-    do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
-      throw PipelineError(url.path, cannot: "write", error)
-    }
-    guard rename(tmp, url.path) == 0 else {
-      throw PipelineError(url.path, "cannot move into place: \(String(cString: strerror(errno)))")
-    }
   }
 
   /// A window's imagery around one object (at least 96 px, 3× its box), the map min-max
