@@ -131,7 +131,7 @@ let package = Package(
       dependencies: ["GeoCAMCLI", "GeoCAMKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .testTarget(
       name: "GeoCAMStudiesTests",
-      dependencies: ["GeoCAMStudies", "GeoCAMAudit", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMKit", "GeoCAMModels", "CGDAL"]),
+      dependencies: ["GeoCAMStudies", "GeoCAMAudit", "GeoCAMExplain", "GeoCAMGeo", "GeoCAMGeoTestSupport", "GeoCAMKit", "GeoCAMModels", "CGDAL"]),
     .testTarget(name: "GeoCAMPipelineTests", dependencies: ["GeoCAMPipeline", "GeoCAMGeo", "GeoCAMGeoTestSupport"]),
   ]
 )

@@ -57,6 +57,18 @@ public protocol CAMMethod: Sendable {
   var id: String { get }
   /// Maps for `context.classes`, in that order.
   func maps(_ context: CAMContext) throws -> [[Float]]
+  /// Whether the map ignores the class (FEM, Eigen-CAM): every class gets the same map, and
+  /// the layers hold it once (`fem:all`).
+  var isClassAgnostic: Bool { get }
+  /// The size of the maps: the target layer's (default) or the input's (RISE, LIME).
+  func mapSize(_ context: CAMContext) -> (height: Int, width: Int)
+}
+
+extension CAMMethod {
+  public var isClassAgnostic: Bool { false }
+  public func mapSize(_ context: CAMContext) -> (height: Int, width: Int) {
+    (context.activations.height, context.activations.width)
+  }
 }
 
 /// The shared base of channel-weighting methods (Grad-CAM, Grad-CAM++, XGrad-CAM, …): a method

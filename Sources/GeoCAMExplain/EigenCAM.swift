@@ -7,6 +7,8 @@ public struct EigenCAM: CAMMethod {
   public let id = "eigencam"
   public init() {}
 
+  public var isClassAgnostic: Bool { true }
+
   public func maps(_ context: CAMContext) throws -> [[Float]] {
     let map = EigenCAM.projection(context.activations)
     return context.classes.map { _ in map }

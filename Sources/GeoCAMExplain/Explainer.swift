@@ -11,12 +11,18 @@ public struct Explainer {
   public var target: ExplanationTarget
   /// Batch size of perturbation methods (nil = each method's default).
   public var perturbationBatchSize: Int?
+  /// Seed and sample counts of RISE and LIME.
+  public var blackBox = BlackBoxSettings()
 
   /// Creates an explainer.
-  public init(methods: [ExplanationMethod] = ExplanationMethod.defaults, target: ExplanationTarget = .classMean, perturbationBatchSize: Int? = nil) {
+  public init(
+    methods: [ExplanationMethod] = ExplanationMethod.defaults, target: ExplanationTarget = .classMean, perturbationBatchSize: Int? = nil,
+    blackBox: BlackBoxSettings = BlackBoxSettings()
+  ) {
     self.methods = methods
     self.target = target
     self.perturbationBatchSize = perturbationBatchSize
+    self.blackBox = blackBox
   }
 
   /// The result for one tile: maps per (method, class) and the classes without a target.
@@ -42,13 +48,14 @@ public struct Explainer {
     var gradcamMaps: [[Float]]? = nil
     var guided: Tensor? = nil
     for method in methods {
-      if let cam = method.cam(batchSize: perturbationBatchSize) {
+      if let cam = method.cam(batchSize: perturbationBatchSize, settings: blackBox) {
         let maps = try cam.maps(context)
         if method == .gradcam { gradcamMaps = maps }
+        let size = cam.mapSize(context)
         for (j, m) in maps.enumerated() {
           out.append(
             Explanation(
-              method: method, classIndex: context.seeds[j].classIndex, shape: [1, a.height, a.width], values: m,
+              method: method, classIndex: context.seeds[j].classIndex, shape: [1, size.height, size.width], values: m,
               seedIndex: context.explainedIndices[j]))
         }
         continue

@@ -13,6 +13,9 @@ public enum ExplanationMethod: String, Sendable, CaseIterable, Hashable {
   case ablationcam
   case guidedBackprop = "guided-backprop"
   case guidedGradcam = "guided-gradcam"
+  case fem
+  case femPytorchGradCAM = "fem-pgc"
+  case rise
 
   /// The default set: `gradcam,gradcam++,guided-gradcam`.
   public static let defaults: [ExplanationMethod] = [.gradcam, .gradcamPlusPlus, .guidedGradcam]
@@ -20,8 +23,15 @@ public enum ExplanationMethod: String, Sendable, CaseIterable, Hashable {
   /// True for methods whose result is `[3][H][W]` at the input's resolution.
   public var isGuided: Bool { self == .guidedBackprop || self == .guidedGradcam }
 
+  /// True for methods that run the network on perturbed copies of the input (seeded where
+  /// random): Score-CAM, Ablation-CAM, RISE, LIME.
+  public var isPerturbation: Bool { [.scorecam, .ablationcam, .rise].contains(self) }
+
+  /// True for methods whose map ignores the class (FEM, Eigen-CAM).
+  public var isClassAgnostic: Bool { [.fem, .femPytorchGradCAM, .eigencam].contains(self) }
+
   /// The CAM-family implementation (nil for the guided methods).
-  public func cam(batchSize: Int? = nil) -> (any CAMMethod)? {
+  public func cam(batchSize: Int? = nil, settings: BlackBoxSettings = BlackBoxSettings()) -> (any CAMMethod)? {
     switch self {
     case .gradcam: return GradCAM()
     case .gradcamPlusPlus: return GradCAMPlusPlus()
@@ -32,6 +42,10 @@ public enum ExplanationMethod: String, Sendable, CaseIterable, Hashable {
     case .eigencam: return EigenCAM()
     case .scorecam: return ScoreCAM(batchSize: batchSize ?? 8)
     case .ablationcam: return AblationCAM(batchSize: batchSize ?? 32)
+    case .fem: return FEM()
+    case .femPytorchGradCAM: return FEMPytorchGradCAM()
+    case .rise:
+      return RISE(masks: settings.riseMasks, cells: settings.riseCells, keep: settings.riseKeep, seed: settings.seed, batchSize: batchSize ?? 16)
     case .guidedBackprop, .guidedGradcam: return nil
     }
   }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import GeoCAMStudies
+import GeoCAMExplain
 
 /// LIME's weighted ridge surrogate equals lime 0.2.0.1's on the same sample matrix to 1e-6
 /// (Scripts/fixtures/make_lime_fixtures.py).
