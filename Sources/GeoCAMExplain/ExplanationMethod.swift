@@ -16,6 +16,7 @@ public enum ExplanationMethod: String, Sendable, CaseIterable, Hashable {
   case fem
   case femPytorchGradCAM = "fem-pgc"
   case rise
+  case lime
 
   /// The default set: `gradcam,gradcam++,guided-gradcam`.
   public static let defaults: [ExplanationMethod] = [.gradcam, .gradcamPlusPlus, .guidedGradcam]
@@ -25,7 +26,7 @@ public enum ExplanationMethod: String, Sendable, CaseIterable, Hashable {
 
   /// True for methods that run the network on perturbed copies of the input (seeded where
   /// random): Score-CAM, Ablation-CAM, RISE, LIME.
-  public var isPerturbation: Bool { [.scorecam, .ablationcam, .rise].contains(self) }
+  public var isPerturbation: Bool { [.scorecam, .ablationcam, .rise, .lime].contains(self) }
 
   /// True for methods whose map ignores the class (FEM, Eigen-CAM).
   public var isClassAgnostic: Bool { [.fem, .femPytorchGradCAM, .eigencam].contains(self) }
@@ -46,6 +47,8 @@ public enum ExplanationMethod: String, Sendable, CaseIterable, Hashable {
     case .femPytorchGradCAM: return FEMPytorchGradCAM()
     case .rise:
       return RISE(masks: settings.riseMasks, cells: settings.riseCells, keep: settings.riseKeep, seed: settings.seed, batchSize: batchSize ?? 16)
+    case .lime:
+      return LIME(samples: settings.limeSamples, seed: settings.seed, segments: settings.limeSegments, kernelWidth: settings.limeKernelWidth, batchSize: batchSize ?? 16)
     case .guidedBackprop, .guidedGradcam: return nil
     }
   }

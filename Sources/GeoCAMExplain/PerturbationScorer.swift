@@ -8,7 +8,7 @@ import GeoCAMTensor
 public struct PerturbationScorer {
   let session: ExplanationSession
   /// Per seed: its class and per-pixel target weights (summing to 1).
-  let weights: [(k: Int, w: [Float])]
+  public let weights: [(k: Int, w: [Float])]
   /// Raw pixel values that normalise to 0, per channel (the "zero" of normalised space).
   public let neutral: [Float]
 
