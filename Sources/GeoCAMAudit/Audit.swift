@@ -101,7 +101,7 @@ public enum Audit {
     try state.prepare(fingerprint: fingerprint, restart: o.restart)
     try Folder.create(dir.appendingPathComponent("chips"))
     let explainer = WindowExplainer(
-      bundle: bundle, explainer: Explainer(methods: o.methods), layer: layer, raster: raster, bands: o.bands,
+      bundle: bundle, explainer: Explainer(methods: o.methods, blackBox: o.blackBox), layer: layer, raster: raster, bands: o.bands,
       labels: audit.labels, rasterWidth: audit.width, rasterHeight: audit.height, outputDirectory: dir)
     let todo = windows.filter { !state.has($0) }
     report(.phase("explaining \(audit.detections.count) detections in \(windows.count) windows (\(windows.count - todo.count) done earlier)"))

@@ -50,6 +50,8 @@ public struct AuditOptions: Sendable {
   public var quiet = false
   /// Facts added to provenance (e.g. the tool's version).
   public var provenance: [String: String] = [:]
+  /// Seed and sample counts of RISE and LIME.
+  public var blackBox = BlackBoxSettings()
 
   public init() {}
 }

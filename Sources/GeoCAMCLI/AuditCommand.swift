@@ -5,6 +5,7 @@ import GeoCAMCheckpoint
 import GeoCAMExplain
 import GeoCAMKit
 import GeoCAMPipeline
+import GeoCAMStudies
 
 extension GeoCAM {
   /// `geocam audit INPUT --checkpoint CKPT --output DIR`: every detection, explained and reviewed.
@@ -71,8 +72,14 @@ extension GeoCAM {
       if pageSize < 1 { throw ValidationError("--page-size must be ≥ 1") }
     }
 
+    @OptionGroup var blackBox: BlackBoxArguments
+
+    @Option(name: .long, help: "A sanity.json from `geocam study evaluate --sanity` for this checkpoint: its verdicts go into the provenance.")
+    var sanity: String?
+
     func run() throws {
       var o = AuditOptions()
+      o.blackBox = blackBox.settings
       o.methods = try ExplanationMethod.parse(methods)
       o.layer = layer
       o.minAreaM2 = minAreaM2
@@ -88,6 +95,11 @@ extension GeoCAM {
       o.labels = labels.map { AuditOptions.Source.parse($0, fileExists: exists) }
       o.confounders = confounders.map { AuditOptions.Source.parse($0, fileExists: exists) }
       let checkpoint = try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides())
+      if let sanity {
+        let report = try SaliencyEvaluation.SanityReport.load(sanity, checkpointSHA256: checkpoint.sha256)
+        o.provenance["sanity"] = report.provenanceLine
+        o.provenance["sanity_layer"] = report.layer
+      }
       let summary = try GeoCAMAudit.Audit.run(input: input, output: output, checkpoint: checkpoint, options: o)
       print(summary.humanReadable(output: output))
     }

@@ -4,6 +4,7 @@ import GeoCAMCheckpoint
 import GeoCAMExplain
 import GeoCAMImaging
 import GeoCAMKit
+import GeoCAMStudies
 import GeoCAMModels
 import GeoCAMPipeline
 
@@ -56,6 +57,11 @@ extension GeoCAM {
     @Flag(name: .long, help: "Fold batch norms into convolutions (faster; rounds differently from PyTorch).")
     var foldBN = false
 
+    @OptionGroup var blackBox: BlackBoxArguments
+
+    @Option(name: .long, help: "A sanity.json from `geocam study evaluate --sanity` for this checkpoint: its verdicts go into the provenance.")
+    var sanity: String?
+
     @Option(name: .long, help: "Classifier images: resize224 (Resize((224,224))), imagenet (shorter side --resize, centre crop 224) or none.")
     var preprocess: ImagePreset = .imagenet
 
@@ -72,6 +78,7 @@ extension GeoCAM {
         job.layer = layer
         job.preset = preprocess
         job.resize = resize
+        job.blackBox = blackBox.settings
         let results = try job.run(input: input, output: pipeline.output) { line in
           if !pipeline.quiet { FileHandle.standardError.write(Data("geocam: \(line)\n".utf8)) }
         }
@@ -91,6 +98,12 @@ extension GeoCAM {
       job.pngDirectory = pngDir.map { URL(fileURLWithPath: $0) }
       job.pictureNormalization = normalize.pictures
       job.perturbationBatchSize = perturbationBatch
+      job.blackBox = blackBox.settings
+      if let sanity {
+        let report = try SaliencyEvaluation.SanityReport.load(sanity, checkpointSHA256: opened.sha256)
+        job.pipeline.provenance["sanity"] = report.provenanceLine
+        job.pipeline.provenance["sanity_layer"] = report.layer
+      }
       print(try job.run(input: input, output: pipeline.output).humanReadable)
     }
   }

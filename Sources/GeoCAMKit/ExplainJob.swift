@@ -54,13 +54,15 @@ public struct ExplainJob {
   public var pictureNormalization: MapNormalization = .tile
   /// Masked forwards per batch of perturbation methods.
   public var perturbationBatchSize: Int?
+  /// Seed and sample counts of RISE and LIME.
+  public var blackBox = BlackBoxSettings()
 
   public init(checkpoint: OpenedCheckpoint) { self.checkpoint = checkpoint }
 
   /// Runs the pipeline over `input` into `output` (`OUT.tif` and companions).
   public func run(input: String, output: String, progress: ((PipelineEvent) -> Void)? = nil) throws -> RunSummary {
     let bundle = checkpoint.bundle
-    let explainer = Explainer(methods: methods, target: target, perturbationBatchSize: perturbationBatchSize)
+    let explainer = Explainer(methods: methods, target: target, perturbationBatchSize: perturbationBatchSize, blackBox: blackBox)
     var options = pipeline
     options.classes = classes ?? Array(1..<bundle.model.classCount)
     options.provenance["geocam_version"] = GeoCAMVersion.string

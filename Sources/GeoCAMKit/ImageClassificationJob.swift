@@ -117,6 +117,8 @@ public struct ClassifierInput {
 public struct ImageClassificationJob {
   public var checkpoint: OpenedCheckpoint
   public var methods: [ExplanationMethod] = ExplanationMethod.defaults
+  /// Seed and sample counts of RISE and LIME.
+  public var blackBox = BlackBoxSettings()
   /// Class indices to explain (nil: each image's top-1).
   public var classes: [Int]?
   public var layer: String?
@@ -156,7 +158,7 @@ public struct ImageClassificationJob {
     var results: [ImageResult] = []
     var csv = "image,rank,class_index,class,logit,probability\n"
     var stems = Set<String>()
-    let explainer = Explainer(methods: methods)
+    let explainer = Explainer(methods: methods, blackBox: blackBox)
     for (n, path) in paths.enumerated() {
       let input = try ClassifierInput(path: path, preset: preset, resize: resize)
       let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: input.tensor, layer: layer)
