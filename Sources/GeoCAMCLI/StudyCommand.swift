@@ -10,7 +10,7 @@ extension GeoCAM {
   /// `geocam study …`: studies on the same core.
   struct Study: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Studies of what a model looks at.", subcommands: [ForegroundBackground.self, Compare.self])
+      abstract: "Studies of what a model looks at.", subcommands: [ForegroundBackground.self, Compare.self, Evaluate.self, Dissect.self])
   }
 }
 
