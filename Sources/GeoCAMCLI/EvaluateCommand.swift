@@ -161,7 +161,7 @@ extension GeoCAM.Study {
         let parts = SaliencyEvaluation.metricOrder.compactMap { name in
           s.metrics[name].map { String(format: "%@ %.3f", name, $0.mean) + ($0.sd.map { String(format: " ± %.3f", $0) } ?? "") }
         }
-        print("\(s.method): " + parts.joined(separator: ", ") + String(format: " (%.2f s per item)", s.secondsPerItem))
+        print("\(s.method): " + parts.joined(separator: ", ") + String(format: " (%.3f s per item)", s.secondsPerItem))
       }
       if let sanity = report.sanity {
         for v in sanity.methods { print("sanity \(v.method): \(v.verdict)") }

@@ -46,7 +46,7 @@ enum EvaluationWriter {
     md += "| method | " + metrics.map { titles[$0] ?? $0 }.joined(separator: " | ") + " | s per item |\n"
     md += "|---|" + metrics.map { _ in "---|" }.joined() + "---|\n"
     for s in r.summaries {
-      md += "| \(s.method) | " + metrics.map { f(s.metrics[$0]) }.joined(separator: " | ") + String(format: " | %.2f |\n", s.secondsPerItem)
+      md += "| \(s.method) | " + metrics.map { f(s.metrics[$0]) }.joined(separator: " | ") + String(format: " | %.3f |\n", s.secondsPerItem)
     }
     md += "\n" + verdicts(r, metrics: metrics)
     if let sanity = r.sanity {

@@ -340,7 +340,7 @@ public enum SaliencyEvaluation {
     if o.sanity {
       sanity = try runSanity(
         sanityInputs, checkpoint: checkpoint, layer: layer, options: o, figure: dir.appendingPathComponent("figures/sanity_cascade.png"),
-        progress: progress)
+        raw: raw.appendingPathComponent("sanity"), progress: progress)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       if let sanity { try AtomicFile.write(try encoder.encode(sanity), to: dir.appendingPathComponent("sanity.json")) }
@@ -390,7 +390,7 @@ public enum SaliencyEvaluation {
   /// each method's map recomputed for the same seed.
   static func runSanity(
     _ inputs: [(item: Item, session: ExplanationSession, seed: ExplanationSeed, maps: [String: [Float]])], checkpoint: OpenedCheckpoint,
-    layer: String, options o: Options, figure: URL, progress: ((String) -> Void)?
+    layer: String, options o: Options, figure: URL, raw: URL, progress: ((String) -> Void)?
   ) throws -> SanityReport {
     let bundle = checkpoint.bundle
     guard let weights = bundle.checkpoint?.stateDict else {
@@ -411,6 +411,13 @@ public enum SaliencyEvaluation {
           originals[i][m.rawValue] = try e.plane(toHeight: input.session.pixels.height, toWidth: input.session.pixels.width)
         }
       }
+      // Every map of the cascade is kept so the reference script can recompute each number.
+      try Folder.create(raw.appendingPathComponent(input.item.id))
+      for m in methods {
+        guard let map = originals[i][m.rawValue] else { continue }
+        try NPYFile.write(map, shape: [input.session.pixels.height, input.session.pixels.width],
+          to: raw.appendingPathComponent("\(input.item.id)/\(m.rawValue)_step00.npy"))
+      }
     }
     var randomized = Set<String>()
     for (s, step) in steps.enumerated() {
@@ -429,6 +436,7 @@ public enum SaliencyEvaluation {
           let h = session.pixels.height, w = session.pixels.width
           let map = try e.plane(toHeight: h, toWidth: w)
           if i == 0 { stepPictures[m.rawValue] = map }
+          try NPYFile.write(map, shape: [h, w], to: raw.appendingPathComponent(String(format: "%@/%@_step%02d.npy", input.item.id, m.rawValue, s + 1)))
           let rho = SanityCheck.spearman(original.map { abs($0) }, map.map { abs($0) })
           let q = SanityCheck.ssim(SanityCheck.scaledMagnitude(original), SanityCheck.scaledMagnitude(map), width: w, height: h)
           if spearman[m.rawValue] == nil {
