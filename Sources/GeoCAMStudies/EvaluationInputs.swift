@@ -13,6 +13,12 @@ public enum EvaluationInputs {
     public var image: String
     public var reference: String?
     public var fixations: String?
+
+    public init(image: String, reference: String?, fixations: String?) {
+      self.image = image
+      self.reference = reference
+      self.fixations = fixations
+    }
   }
 
   /// Reads a pairs CSV with a header naming the columns `image`, `reference` and optionally

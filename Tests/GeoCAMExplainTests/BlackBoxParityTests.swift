@@ -91,6 +91,29 @@ struct BlackBoxParityTests {
   }
 }
 
+extension BlackBoxParityTests {
+  @Test("LIME: deterministic for a seed, one weight per SLIC superpixel, its sample matrix as lime builds it")
+  func lime() throws {
+    let session = try Self.tinySession()
+    let method = LIME(samples: 60, seed: 3, batchSize: 7)
+    let context = CAMContext(session: session, classes: [5], target: .classMean)
+    let a = try method.maps(context), b = try method.maps(context)
+    #expect(a == b && a.count == 1 && a[0].count == 48 * 64)
+    let labels = try method.segments(session)
+    // Constant within a superpixel, and not all zero.
+    var weightOf: [Int32: Float] = [:]
+    for (i, l) in labels.enumerated() {
+      if let w = weightOf[l] { #expect(w == a[0][i]) } else { weightOf[l] = a[0][i] }
+    }
+    #expect(weightOf.count > 10 && weightOf.values.contains { $0 != 0 })
+    let rows = LIME.sampleMatrix(count: 5, features: 9, seed: 3)
+    #expect(rows[0] == [UInt8](repeating: 1, count: 9) && rows.dropFirst().allSatisfy { $0.allSatisfy { $0 <= 1 } })
+    #expect(rows == LIME.sampleMatrix(count: 5, features: 9, seed: 3) && rows != LIME.sampleMatrix(count: 5, features: 9, seed: 4))
+    let other = try LIME(samples: 60, seed: 4, batchSize: 7).maps(context)
+    #expect(other != a)
+  }
+}
+
 extension Data {
   /// The fixture's JSON with its arrays dropped, so the numbers decode as one dictionary.
   fileprivate func filteredNumbers() throws -> Data {
