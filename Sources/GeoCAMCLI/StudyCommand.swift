@@ -177,6 +177,8 @@ extension GeoCAM.Study {
     @Option(name: .long, help: "Share of pixels in each method's top mask, in percent.")
     var topPercent = 20.0
 
+    @OptionGroup var blackBox: BlackBoxArguments
+
     @Option(name: .long, help: "Image preprocessing: resize224, imagenet or none.")
     var preprocess: ImagePreset = .imagenet
 
@@ -205,7 +207,7 @@ extension GeoCAM.Study {
       let report = try MethodComparison.run(
         images: list, checkpoint: checkpoint, methods: try ExplanationMethod.parse(methods),
         classes: try classes.map { try checkpoint.bundle.classIndices($0.split(separator: ",").map(String.init)) }, layer: layer,
-        preset: preprocess, resize: resize, topPercent: topPercent, output: output
+        preset: preprocess, resize: resize, topPercent: topPercent, output: output, blackBox: blackBox.settings
       ) { line in if !quiet { FileHandle.standardError.write(Data("geocam: \(line)\n".utf8)) } }
       for p in report.pairs {
         print(String(format: "%@ vs %@: top-%.0f%% IoU %.3f ± %.3f, Pearson %@, SIM %.3f (n %d)", p.a, p.b, report.topPercent, p.iouMean, p.iouSD ?? 0, p.pearsonMean.map { String(format: "%.3f", $0) } ?? "–", p.simMean, p.n))

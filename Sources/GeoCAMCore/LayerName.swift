@@ -3,4 +3,6 @@
 public enum LayerName {
   /// `method:class`.
   public static func band(method: String, className: String) -> String { "\(method):\(className)" }
+  /// The class part of a class-agnostic method's band (`fem:all`).
+  public static let allClasses = "all"
 }

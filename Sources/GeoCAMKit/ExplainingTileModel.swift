@@ -26,6 +26,7 @@ public final class ExplainingTileModel: TileModel {
   public var methods: [String] { explainer.methods.map(\.rawValue) }
   public var gsdMeters: Double? { bundle.metadata.gsdM }
   public var camMapSize: Int? { layerStride.map { tileSize / $0 } }
+  public var classAgnosticMethods: Set<String> { Set(explainer.methods.filter(\.isClassAgnostic).map(\.rawValue)) }
 
   /// Wraps a bundle; `layer` nil = the model's default target layer.
   public init(

@@ -19,9 +19,14 @@ struct BlockAccumulator {
   private var probWeight: [Float]
   /// `layerCount × nl`, method-major like the bands.
   private var layerSum: [Float]
-  /// `layerClasses.count × nl`: the summed weights of the tiles where each class was explained.
+  /// `(layerClasses.count + 1) × nl`: the summed weights of the tiles where each class was
+  /// explained, then (the last slot) of the tiles where any was, for class-agnostic bands.
   private var classWeight: [Float]
   private let classSlot: [Int: Int]
+  /// Per band, the weight slot it is divided by.
+  private let bandSlot: [Int]
+  /// Per method, its band for each weight slot.
+  private let bandOf: [String: [Int: Int]]
 
   init(plan: ScenePlan, block: OutputBlock, xWeights: BlendWindow, yWeights: BlendWindow) {
     self.plan = plan
@@ -34,10 +39,19 @@ struct BlockAccumulator {
     probSum = [Float](repeating: 0, count: plan.classCount * n)
     probWeight = [Float](repeating: 0, count: n)
     layerSum = [Float](repeating: 0, count: plan.layerCount * nl)
-    classWeight = [Float](repeating: 0, count: (plan.predictOnly ? 0 : plan.layerClasses.count) * nl)
+    classWeight = [Float](repeating: 0, count: (plan.predictOnly ? 0 : plan.layerClasses.count + 1) * nl)
     var slots: [Int: Int] = [:]
     for (i, k) in plan.layerClasses.enumerated() { slots[k] = i }
     classSlot = slots
+    var bandSlot: [Int] = []
+    var bandOf: [String: [Int: Int]] = [:]
+    for (b, band) in plan.layerBands.enumerated() {
+      let slot = band.classIndex.flatMap { slots[$0] } ?? plan.layerClasses.count
+      bandSlot.append(slot)
+      bandOf[band.method, default: [:]][slot] = b
+    }
+    self.bandSlot = bandSlot
+    self.bandOf = bandOf
   }
 
   /// Adds one tile's contribution (tiles must be added in the same order every time for
@@ -72,17 +86,36 @@ struct BlockAccumulator {
     for k in classes {
       guard let slot = classSlot[k] else { continue }
       var prepared: [[Float]] = []
-      for m in plan.methods {
-        guard let map = result.maps.first(where: { $0.method == m && $0.classIndex == k }) else {
+      var bands: [Int] = []
+      for m in plan.methods where !plan.isClassAgnostic(m) {
+        guard let map = result.maps.first(where: { $0.method == m && $0.classIndex == k }), let b = bandOf[m]?[slot] else {
           throw PipelineError("tile \(tile)", "model gave no \(m) map for class \(plan.classNames[k])")
         }
         prepared.append(try prepare(map))
+        bands.append(b)
       }
-      if plan.camCell == 1 {
-        addFull(prepared, slot: slot, tile: tile, inter: inter, wx: wx, wy: wy)
-      } else {
-        addNative(prepared, slot: slot, tile: tile)
+      addMaps(prepared, bands: bands, slot: slot, tile: tile, inter: inter, wx: wx, wy: wy)
+    }
+    // Class-agnostic methods: one map per tile, blended where any class was explained.
+    let all = plan.layerClasses.count
+    var prepared: [[Float]] = []
+    var bands: [Int] = []
+    for m in plan.methods where plan.isClassAgnostic(m) {
+      guard let map = result.maps.first(where: { $0.method == m }), let b = bandOf[m]?[all] else {
+        throw PipelineError("tile \(tile)", "model gave no \(m) map")
       }
+      prepared.append(try prepare(map))
+      bands.append(b)
+    }
+    addMaps(prepared, bands: bands, slot: all, tile: tile, inter: inter, wx: wx, wy: wy)
+  }
+
+  private mutating func addMaps(_ maps: [[Float]], bands: [Int], slot: Int, tile: Tile, inter: PixelWindow, wx: [Float], wy: [Float]) {
+    guard !maps.isEmpty else { return }
+    if plan.camCell == 1 {
+      addFull(maps, bands: bands, slot: slot, tile: tile, inter: inter, wx: wx, wy: wy)
+    } else {
+      addNative(maps, bands: bands, slot: slot, tile: tile)
     }
   }
 
@@ -122,11 +155,10 @@ struct BlockAccumulator {
   }
 
   private mutating func addFull(
-    _ maps: [[Float]], slot: Int, tile: Tile, inter: PixelWindow, wx: [Float], wy: [Float]
+    _ maps: [[Float]], bands: [Int], slot: Int, tile: Tile, inter: PixelWindow, wx: [Float], wy: [Float]
   ) {
     let t = plan.tileSize
     let bw = block.rect.width
-    let k = plan.layerClasses.count
     for y in inter.y..<inter.maxY {
       let i = y - tile.y
       let rowBase = (y - block.rect.y) * bw - block.rect.x
@@ -138,7 +170,7 @@ struct BlockAccumulator {
         let src = i * t + j
         classWeight[slot * nl + p] += w
         for (mi, map) in maps.enumerated() {
-          layerSum[(mi * k + slot) * nl + p] += w * map[src]
+          layerSum[bands[mi] * nl + p] += w * map[src]
         }
       }
     }
@@ -146,11 +178,10 @@ struct BlockAccumulator {
 
   /// Native resolution: each layer cell takes the maps sampled (bilinear, half-pixel centres) at
   /// the cell centre, weighted by the blend window there; exact copies for cell-aligned tiles.
-  private mutating func addNative(_ maps: [[Float]], slot: Int, tile: Tile) {
+  private mutating func addNative(_ maps: [[Float]], bands: [Int], slot: Int, tile: Tile) {
     let t = Double(plan.tileSize)
     let f = Double(plan.camCell)
     let s = plan.tileSize / plan.camCell
-    let k = plan.layerClasses.count
     func centre(_ cell: Int, length: Int) -> Double { min((Double(cell) + 0.5) * f, Double(length) - 0.5) }
     func tap(_ u: Double) -> (Int, Int, Float) {
       let pos = min(max(u * Double(s) / t - 0.5, 0), Double(s - 1))
@@ -176,7 +207,7 @@ struct BlockAccumulator {
         for (mi, m) in maps.enumerated() {
           let top = m[y0 * s + x0] * (1 - fx) + m[y0 * s + x1] * fx
           let bottom = m[y1 * s + x0] * (1 - fx) + m[y1 * s + x1] * fx
-          layerSum[(mi * k + slot) * nl + p] += w * (top * (1 - fy) + bottom * fy)
+          layerSum[bands[mi] * nl + p] += w * (top * (1 - fy) + bottom * fy)
         }
       }
     }
@@ -203,14 +234,10 @@ struct BlockAccumulator {
       for k in 0..<plan.classCount { probs[k * n + p] = probSum[k * n + p] / probWeight[p] }
     }
     var layers = [Float](repeating: nodata, count: layerSum.count)
-    let k = plan.predictOnly ? 0 : plan.layerClasses.count
-    if k > 0 {
+    if !bandSlot.isEmpty {
       for p in 0..<nl where layerValid(p) {
-        for slot in 0..<k where classWeight[slot * nl + p] > 0 {
-          for mi in 0..<plan.methods.count {
-            let b = (mi * k + slot) * nl + p
-            layers[b] = layerSum[b] / classWeight[slot * nl + p]
-          }
+        for (b, slot) in bandSlot.enumerated() where classWeight[slot * nl + p] > 0 {
+          layers[b * nl + p] = layerSum[b * nl + p] / classWeight[slot * nl + p]
         }
       }
     }

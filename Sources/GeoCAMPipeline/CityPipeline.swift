@@ -230,8 +230,15 @@ public enum CityPipeline {
       blockSize = (blockSize + unit - 1) / unit * unit
     }
 
+    let agnostic = model.methods.filter { model.classAgnosticMethods.contains($0) }
     let descriptions =
-      predictOnly ? [] : model.methods.flatMap { m in layerClasses.map { LayerName.band(method: m, className: classNames[$0]) } }
+      predictOnly
+      ? []
+      : model.methods.flatMap { m in
+        agnostic.contains(m)
+          ? [LayerName.band(method: m, className: LayerName.allClasses)]
+          : layerClasses.map { LayerName.band(method: m, className: classNames[$0]) }
+      }
     var quicklookBand: Int? = descriptions.isEmpty ? nil : 0
     if let name = o.quicklookLayer, !predictOnly {
       guard let i = descriptions.firstIndex(of: name) else {
@@ -264,7 +271,7 @@ public enum CityPipeline {
       camMapSize: camCell > 1 ? model.camMapSize : nil, half: o.half, cog: o.cog,
       compression: o.compression.rawValue,
       quicklookStep: max(1, (longer + o.quicklookSize - 1) / o.quicklookSize), quicklookBand: quicklookBand,
-      provenance: provenance)
+      provenance: provenance, classAgnosticMethods: agnostic.isEmpty || predictOnly ? nil : agnostic)
     return (plan, raster)
   }
 

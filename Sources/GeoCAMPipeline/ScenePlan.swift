@@ -53,6 +53,9 @@ struct ScenePlan: Codable, Hashable, Sendable {
   var quicklookBand: Int?
   /// Model provenance plus the caller's extra provenance.
   var provenance: [String: String]
+  /// Methods whose map ignores the class (FEM, Eigen-CAM): one band each, `method:all`,
+  /// blended over the tiles where any class was explained. Nil in plans written before.
+  var classAgnosticMethods: [String]? = nil
 
   // MARK: - Derived geometry
 
@@ -61,12 +64,22 @@ struct ScenePlan: Codable, Hashable, Sendable {
   func grid() throws -> TileGrid { try TileGrid(window: area, tileSize: tileSize, overlap: overlap) }
 
   var classCount: Int { classNames.count }
-  var layerCount: Int { predictOnly ? 0 : methods.count * layerClasses.count }
+  var layerCount: Int { layerBands.count }
 
-  /// Band descriptions of `OUT.tif`, method-major: `gradcam:solar_panel`, `gradcam:water_heater`, …
-  var layerDescriptions: [String] {
+  /// Whether `method` has one class-agnostic band.
+  func isClassAgnostic(_ method: String) -> Bool { classAgnosticMethods?.contains(method) ?? false }
+
+  /// The explanation bands in order, method-major: (method, class) per band, class nil for a
+  /// class-agnostic method's single band.
+  var layerBands: [(method: String, classIndex: Int?)] {
     guard !predictOnly else { return [] }
-    return methods.flatMap { m in layerClasses.map { LayerName.band(method: m, className: classNames[$0]) } }
+    return methods.flatMap { m in isClassAgnostic(m) ? [(m, nil)] : layerClasses.map { (m, Optional($0)) } }
+  }
+
+  /// Band descriptions of `OUT.tif`, method-major: `gradcam:solar_panel`, `gradcam:water_heater`,
+  /// …, `fem:all`.
+  var layerDescriptions: [String] {
+    layerBands.map { LayerName.band(method: $0.method, className: $0.classIndex.map { classNames[$0] } ?? LayerName.allClasses) }
   }
 
   /// Size of the explanation layer (the output size at full resolution, cells at native).

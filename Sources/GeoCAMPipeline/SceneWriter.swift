@@ -64,12 +64,15 @@ struct SceneWriter {
         path: target(paths.explanations), width: plan.layerWidth, height: plan.layerHeight, bandCount: l,
         sampleType: floatType, georeferencing: plan.layerGeoreferencing, options: options)
       try w.setProvenance(metadata)
-      let k = plan.layerClasses.count
+      let bands = plan.layerBands
       for (b, d) in plan.layerDescriptions.enumerated() {
         try w.setDescription(d, band: b + 1)
         try w.setNoData(nodata, band: b + 1)
-        let cls = plan.layerClasses[b % k]
-        var items = ["method": plan.methods[b / k], "class": plan.classNames[cls], "class_index": String(cls)]
+        let cls = bands[b].classIndex
+        var items = [
+          "method": bands[b].method, "class": cls.map { plan.classNames[$0] } ?? LayerName.allClasses,
+          "class_index": cls.map(String.init) ?? "",
+        ]
         if let divisors { items["scene_divisor"] = String(divisors[b]) }
         try w.setMetadata(items, band: b + 1)
       }

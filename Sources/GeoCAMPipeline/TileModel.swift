@@ -53,6 +53,9 @@ public protocol TileModel {
   /// Ground sample distance the model was trained at, metres per pixel (checkpoint `gsd_m`);
   /// nil when unknown (the default). Used for the pixel-size warning and `resample`.
   var gsdMeters: Double? { get }
+  /// Methods whose map ignores the class (FEM, Eigen-CAM): written once per window as
+  /// `method:all`, never per class. Empty by default.
+  var classAgnosticMethods: Set<String> { get }
 }
 
 /// A tile's top-left pixel in the full raster.
@@ -78,4 +81,6 @@ extension TileModel {
   public var camMapSize: Int? { nil }
   /// Unknown unless the model says.
   public var gsdMeters: Double? { nil }
+  /// None unless the model says.
+  public var classAgnosticMethods: Set<String> { [] }
 }

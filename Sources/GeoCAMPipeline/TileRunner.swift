@@ -74,7 +74,8 @@ struct TileRunner {
       // Keep only what the layers use, in a fixed order; every (method, class) must be there.
       var ordered: [TileMap] = []
       for method in plan.methods {
-        for k in explained {
+        // A class-agnostic method's map is the same for every class: kept once.
+        for k in plan.isClassAgnostic(method) ? Array(explained.prefix(1)) : explained {
           guard let m = maps.first(where: { $0.method == method && $0.classIndex == k }) else {
             throw PipelineError("model", "tile \(tile): no \(method) map for class \(plan.classNames[k])")
           }

@@ -103,7 +103,7 @@ public enum MethodComparison {
   public static func run(
     images paths: [(id: String, path: String)], checkpoint: OpenedCheckpoint, methods: [ExplanationMethod],
     classes: [Int]?, layer: String?, preset: ImagePreset, resize: Int, topPercent: Double, output: String,
-    progress: ((String) -> Void)? = nil
+    blackBox: BlackBoxSettings = BlackBoxSettings(), progress: ((String) -> Void)? = nil
   ) throws -> Report {
     let bundle = checkpoint.bundle
     guard bundle.model.task == .classification else {
@@ -127,7 +127,7 @@ public enum MethodComparison {
       var seconds: [String: Double] = [:]
       for m in methods {
         let t0 = Date()
-        guard let e = try Explainer(methods: [m]).explain(session, classes: [k]).explanations.first else { continue }
+        guard let e = try Explainer(methods: [m], blackBox: blackBox).explain(session, classes: [k]).explanations.first else { continue }
         seconds[m.rawValue] = Date().timeIntervalSince(t0)
         maps[m.rawValue] = try e.plane(toHeight: g.height, toWidth: g.width)
       }

@@ -85,3 +85,46 @@ struct EndToEndTests {
     #expect(FileManager.default.fileExists(atPath: png.appendingPathComponent("x0_y0_classes.png").path))
   }
 }
+
+/// Class-agnostic methods are written once per window (`fem:all`), never per class; RISE's
+/// input-sized maps blend like any other.
+@Suite("Class-agnostic and input-sized maps in the layers", .serialized)
+struct ClassAgnosticLayerTests {
+  @Test func femIsOneBandAndRiseBlends() throws {
+    let dir = try TestGeoTIFF.makeTempDir("geocam-fem-all")
+    defer { TestGeoTIFF.removeDir(dir) }
+    let input = dir.appendingPathComponent("scene.tif").path
+    try EndToEndTests.raster(width: 320, height: 320, at: input)
+    let weights = try SyntheticWeights.fpn(encoder: "resnet18", classes: 4)
+    let bundle = ModelBundle(
+      model: try FPNModel(weights), preprocessing: Preprocessing(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], pixelRange: 255),
+      classNames: ["background", "solar_panel", "water_heater", "pool_heater"])
+    var settings = BlackBoxSettings()
+    settings.riseMasks = 8
+    let explainer = Explainer(methods: [.gradcam, .fem, .rise], blackBox: settings)
+    let tileModel = try ExplainingTileModel(bundle: bundle, explainer: explainer, layer: nil, tileSize: 320, checkpointSHA256: "test")
+    #expect(tileModel.classAgnosticMethods == ["fem"])
+    var options = PipelineOptions()
+    options.overlap = 0
+    options.explainWhere = .all
+    options.classes = [1, 2]
+    options.quiet = true
+    let output = dir.appendingPathComponent("out.tif").path
+    _ = try CityPipeline.run(input: input, output: output, model: tileModel, options: options)
+    let layers = try GeoRaster(path: output)
+    #expect(layers.bandCount == 5)
+    #expect((1...5).map { layers.bandDescription($0) } == [
+      "gradcam:solar_panel", "gradcam:water_heater", "fem:all", "rise:solar_panel", "rise:water_heater",
+    ])
+    // The FEM band is the session's FEM map upsampled, whatever the class.
+    let pixels = try GeoRaster(path: input).readWindow(x: 0, y: 0, width: 320, height: 320)
+    let (t, _) = TileInput.tensor(pixels, fill: bundle.preprocessing.neutralPixel)
+    let session = try ExplanationSession(model: bundle.model, preprocessing: bundle.preprocessing, pixels: t)
+    let fem = try #require(try Explainer(methods: [.fem]).explain(session, classes: [1]).explanations.first)
+    let up = try fem.plane(toHeight: 320, toWidth: 320)
+    let band = try layers.readWindow(x: 0, y: 0, width: 320, height: 320, bands: [3]).data
+    #expect(zip(band, up).map { abs($0 - $1) }.max() ?? 1 <= 1e-5)
+    let rise = try layers.readWindow(x: 0, y: 0, width: 320, height: 320, bands: [4]).data
+    #expect(rise.contains { $0 != rise[0] })
+  }
+}
