@@ -73,8 +73,8 @@ extension GeoCAM.Study {
     @Flag(name: .long, help: "Skip insertion/deletion (each costs ⌈HW/step⌉+1 forwards per map).")
     var noCausal = false
 
-    @Option(name: .long, help: "Perturbed images per forward.")
-    var batchSize = 16
+    @Option(name: .long, help: "Perturbed images per forward (default about 4 × 320² pixels per batch, at most 16).")
+    var batchSize: Int?
 
     @Flag(name: .long, help: "Run the cascading randomisation sanity check and write sanity.json.")
     var sanity = false
@@ -103,7 +103,7 @@ extension GeoCAM.Study {
       if raster != nil && labels == nil { throw ValidationError("--raster needs --labels") }
       if voc != nil && vocClass == nil { throw ValidationError("--voc needs --voc-class") }
       if let step, step < 1 { throw ValidationError("--step must be at least 1") }
-      if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+      if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
       if sanityItems < 1 { throw ValidationError("--sanity-items must be at least 1") }
       if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
       if minPixels < 1 { throw ValidationError("--min-pixels must be at least 1") }

@@ -46,9 +46,9 @@ public enum ExplanationMethod: String, Sendable, CaseIterable, Hashable {
     case .fem: return FEM()
     case .femPytorchGradCAM: return FEMPytorchGradCAM()
     case .rise:
-      return RISE(masks: settings.riseMasks, cells: settings.riseCells, keep: settings.riseKeep, seed: settings.seed, batchSize: batchSize ?? 16)
+      return RISE(masks: settings.riseMasks, cells: settings.riseCells, keep: settings.riseKeep, seed: settings.seed, batchSize: batchSize)
     case .lime:
-      return LIME(samples: settings.limeSamples, seed: settings.seed, segments: settings.limeSegments, kernelWidth: settings.limeKernelWidth, batchSize: batchSize ?? 16)
+      return LIME(samples: settings.limeSamples, seed: settings.seed, segments: settings.limeSegments, kernelWidth: settings.limeKernelWidth, batchSize: batchSize)
     case .guidedBackprop, .guidedGradcam: return nil
     }
   }

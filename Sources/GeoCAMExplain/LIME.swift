@@ -22,15 +22,15 @@ public struct LIME: CAMMethod {
   public var superpixels: SLICSuperpixels
   /// Kernel width on cosine distances.
   public var kernelWidth: Double
-  /// Perturbed images per forward (bounds memory).
-  public var batchSize: Int
+  /// Perturbed images per forward (bounds memory; nil: `PerturbationScorer.defaultBatch`).
+  public var batchSize: Int?
 
-  public init(samples: Int = 1000, seed: UInt64 = 0, segments: Int = 100, kernelWidth: Double = 0.25, batchSize: Int = 16) {
+  public init(samples: Int = 1000, seed: UInt64 = 0, segments: Int = 100, kernelWidth: Double = 0.25, batchSize: Int? = nil) {
     self.samples = max(2, samples)
     self.seed = seed
     superpixels = SLICSuperpixels(segments: segments)
     self.kernelWidth = kernelWidth
-    self.batchSize = max(1, batchSize)
+    self.batchSize = batchSize.map { max(1, $0) }
   }
 
   public func mapSize(_ context: CAMContext) -> (height: Int, width: Int) {
@@ -61,6 +61,7 @@ public struct LIME: CAMMethod {
     let s = context.session
     let px = s.pixels, plane = px.planeSize, channels = px.channels
     let labels = try segments(s)
+    let batchSize = self.batchSize ?? PerturbationScorer.defaultBatch(height: px.height, width: px.width)
     let features = Int(labels.max() ?? 0)
     guard features > 0, labels.count == plane, labels.allSatisfy({ $0 >= 1 }) else {
       throw ExplainError(description: "LIME found no usable superpixels")

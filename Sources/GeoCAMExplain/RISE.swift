@@ -19,15 +19,15 @@ public struct RISE: CAMMethod {
   public var keep: Double
   /// Seeds the grids and shifts.
   public var seed: UInt64
-  /// Masked images per forward (bounds memory).
-  public var batchSize: Int
+  /// Masked images per forward (bounds memory; nil: `PerturbationScorer.defaultBatch`).
+  public var batchSize: Int?
 
-  public init(masks: Int? = nil, cells: Int = 7, keep: Double = 0.5, seed: UInt64 = 0, batchSize: Int = 16) {
+  public init(masks: Int? = nil, cells: Int = 7, keep: Double = 0.5, seed: UInt64 = 0, batchSize: Int? = nil) {
     self.masks = masks.map { max(1, $0) }
     self.cells = max(1, cells)
     self.keep = keep
     self.seed = seed
-    self.batchSize = max(1, batchSize)
+    self.batchSize = batchSize.map { max(1, $0) }
   }
 
   public func mapSize(_ context: CAMContext) -> (height: Int, width: Int) {
@@ -53,6 +53,7 @@ public struct RISE: CAMMethod {
     guard keep > 0, keep <= 1 else { throw ExplainError(description: "RISE keep probability must be in (0, 1], got \(keep)") }
     let s = context.session
     let h = s.pixels.height, w = s.pixels.width, plane = h * w
+    let batchSize = self.batchSize ?? PerturbationScorer.defaultBatch(height: h, width: w)
     let scorer = PerturbationScorer(context)
     var sums = [[Double]](repeating: [Double](repeating: 0, count: plane), count: scorer.seedCount)
     let full = Tensor(channels: s.pixels.channels, batch: min(batchSize, count), height: h, width: w)

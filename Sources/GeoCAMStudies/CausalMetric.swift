@@ -78,12 +78,14 @@ public enum CausalMetric {
   public static func defaultStep(height: Int, width: Int) -> Int { max(1, Int((Double(height * width) / 224).rounded())) }
 
   /// The scores of both curves for each seed of `scorer` along one saliency map (`H·W`),
-  /// `batchSize` perturbed images per forward: `[kind][seed][step]`.
+  /// `batchSize` perturbed images per forward (nil: `PerturbationScorer.defaultBatch`):
+  /// `[kind][seed][step]`.
   public static func curves(
     session: ExplanationSession, scorer: PerturbationScorer, saliency: [Float], step: Int, kinds: [Kind] = Kind.allCases,
-    batchSize: Int = 16
+    batchSize: Int? = nil
   ) throws -> [Kind: [[Double]]] {
     let px = session.pixels, h = px.height, w = px.width, plane = h * w, channels = px.channels
+    let batchSize = max(1, batchSize ?? PerturbationScorer.defaultBatch(height: h, width: w))
     guard saliency.count == plane else {
       throw ExplainError(description: "saliency has \(saliency.count) values for \(plane) pixels")
     }

@@ -34,7 +34,8 @@ public enum SaliencyEvaluation {
     /// Skip insertion/deletion (they cost ⌈HW/step⌉+1 forwards each per map).
     public var causal = true
     public var blackBox = BlackBoxSettings()
-    public var batchSize = 16
+    /// Perturbed images per forward (nil: `PerturbationScorer.defaultBatch`).
+    public var batchSize: Int?
     /// Segmentation target of each (tile, class).
     public var target: ExplanationTarget = .classMask
     /// Labelled pixels of a class a tile needs to be an item.
