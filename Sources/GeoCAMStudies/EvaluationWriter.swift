@@ -103,8 +103,12 @@ enum EvaluationWriter {
       let ranked = r.summaries.compactMap { s in s.metrics[name].map { (s.method, $0.mean) } }
         .sorted { lowerIsBetter ? $0.1 < $1.1 : $0.1 > $1.1 }
       guard let best = ranked.first, ranked.count > 1 else { continue }
-      lines.append(String(format: "- %@: best **%@** (%.3f), then %@.", titles[name] ?? name, best.0, best.1,
-        ranked.dropFirst().map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", ")))
+      // Methods level with the best (to the shown precision) share the first place.
+      let top = ranked.filter { abs($0.1 - best.1) < 5e-4 }
+      let rest = ranked.dropFirst(top.count)
+      lines.append(
+        String(format: "- %@: best **%@** (%.3f)", titles[name] ?? name, top.map(\.0).joined(separator: "**, **"), best.1)
+          + (rest.isEmpty ? "." : ", then " + rest.map { String(format: "%@ %.3f", $0.0, $0.1) }.joined(separator: ", ") + "."))
     }
     return lines.isEmpty ? "" : "Verdict per metric:\n\n" + lines.joined(separator: "\n") + "\n"
   }

@@ -4,6 +4,7 @@ import GeoCAMExplain
 import GeoCAMImaging
 import GeoCAMKit
 import GeoCAMStudies
+import GeoCAMTensor
 import Testing
 
 /// `study evaluate` end to end on the tiny classifier and the demo FPN, its inputs, and the
@@ -116,6 +117,48 @@ import Testing
       #expect(row.metrics["deletion_auc"] != nil && row.metrics["insertion_auc"] != nil)
       #expect(row.metrics["cc"] == nil)
     }
+  }
+
+  @Test func pointingGamesOnAVOCLayout() throws {
+    let root = try Self.temporary("evaluate-voc")
+    defer { try? FileManager.default.removeItem(at: root) }
+    for d in ["JPEGImages", "SegmentationClass"] {
+      try FileManager.default.createDirectory(at: root.appendingPathComponent(d), withIntermediateDirectories: true)
+    }
+    for i in 0..<2 {
+      let w = 180 + 20 * i, h = 140
+      var planes = [[UInt8]](repeating: [], count: 3)
+      var mask = [UInt8](repeating: 0, count: w * h)
+      for y in 0..<h {
+        for x in 0..<w {
+          planes[0].append(UInt8((3 * x + y + 20 * i) % 256))
+          planes[1].append(UInt8((5 * y + i) % 256))
+          planes[2].append(UInt8((x * y / 7) % 256))
+          if y >= 30 && y < 110 && x >= 40 && x < 140 { mask[y * w + x] = 1 }
+        }
+      }
+      let id = String(format: "2008_%06d", i)
+      ImageStudyTests.write(root.appendingPathComponent("JPEGImages/\(id).jpg").path, driver: "JPEG", width: w, height: h, planes: planes)
+      ImageStudyTests.write(root.appendingPathComponent("SegmentationClass/\(id).png").path, driver: "PNG", width: w, height: h, planes: [mask], palette: true)
+    }
+    let value = try StudyImages.vocIndex("aeroplane")
+    let items = try StudyImages.voc(root: root.path, split: nil).map {
+      SaliencyEvaluation.Item(id: $0.id, source: .image(path: $0.image, reference: nil, fixations: nil, mask: $0.mask, maskValue: value))
+    }
+    var o = SaliencyEvaluation.Options()
+    o.methods = [.gradcam, .fem]
+    o.causal = false
+    o.quiet = true
+    let out = root.appendingPathComponent("out")
+    let report = try SaliencyEvaluation.run(items: items, checkpoint: try OpenedCheckpoint(path: Self.classifier), options: o, output: out.path)
+    #expect(report.rows.count == 4)
+    for row in report.rows {
+      #expect(row.metrics.keys.sorted() == ["energy_pointing_game", "pointing_game"])
+      #expect([0, 1].contains(row.metrics["pointing_game"] ?? -1))
+    }
+    // The mask was cropped to the imagenet preset's centre crop in the original geometry.
+    let (mask, shape) = try NPYFile.read(out.appendingPathComponent("raw/2008_000000/mask.npy"))
+    #expect(shape[0] <= 140 && shape[1] < 180 && mask.contains(1))
   }
 
   @Test func sourceRegionFollowsThePreset() throws {
