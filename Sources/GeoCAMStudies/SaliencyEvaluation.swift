@@ -199,7 +199,9 @@ public enum SaliencyEvaluation {
     var raster: GeoRaster?
     var classGrid: [UInt8] = []
     if segmentation {
-      guard let rasterPath, let labels else { throw PipelineError("--raster", "a segmentation model is evaluated on a raster with --labels") }
+      guard let rasterPath, let labels else {
+        throw PipelineError("--checkpoint", "is a segmentation model: evaluate it on a labelled raster (--raster with --labels); images need a classifier")
+      }
       let r = try GeoRaster(path: rasterPath)
       let truth = try LabelSet.load(
         labels, classNames: bundle.classNames, classField: "class", typeField: nil, width: r.width, height: r.height,
