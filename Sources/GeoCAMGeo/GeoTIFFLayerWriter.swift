@@ -59,12 +59,15 @@ public final class GeoTIFFLayerWriter {
     public var compression: Compression
     /// BIGTIFF creation option; IF_SAFER because IF_NEEDED cannot judge compressed sizes.
     public var bigTIFF: String
+    /// Compression effort (ZSTD_LEVEL or ZLEVEL); nil = GDAL's default (ZSTD 9, DEFLATE 6).
+    public var level: Int?
 
     /// Defaults: 256-pixel tiles, DEFLATE, BIGTIFF=IF_SAFER.
-    public init(blockSize: Int = 256, compression: Compression = .deflate, bigTIFF: String = "IF_SAFER") {
+    public init(blockSize: Int = 256, compression: Compression = .deflate, bigTIFF: String = "IF_SAFER", level: Int? = nil) {
       self.blockSize = blockSize
       self.compression = compression
       self.bigTIFF = bigTIFF
+      self.level = level
     }
   }
 
@@ -125,6 +128,13 @@ public final class GeoTIFFLayerWriter {
     ]
     if compression != .none {
       creation.append(("PREDICTOR", sampleType == .byte ? "2" : "3"))
+    }
+    if let level = options.level {
+      switch compression {
+      case .zstd: creation.append(("ZSTD_LEVEL", String(level)))
+      case .deflate: creation.append(("ZLEVEL", String(level)))
+      default: break
+      }
     }
     if sampleType == .float16 { creation.append(("NBITS", "16")) }
     if bandCount > 1 { creation.append(("INTERLEAVE", "BAND")) }
