@@ -117,6 +117,41 @@ extension GeoCAM {
       for (key, s) in groups {
         print("  " + key.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.1f ms  %5.1f%%", s * 1000, 100 * s / total))
       }
+      try convolutionProfile(model: model, pixels: pixels, preprocessing: pre, classes: k)
+    }
+
+    /// One more explain pass with every convolution timed: per convolution, milliseconds and
+    /// GFLOP/s of its forward, of its pullback in the backward to the layer and in the guided
+    /// backward (K seeds each), in forward order.
+    func convolutionProfile(model: any ExplainableModel, pixels: Tensor, preprocessing pre: Preprocessing, classes k: Int) throws {
+      let tape = Tape()
+      tape.profilesConvolutions = true
+      let out = try model.forward(pixels: pixels, preprocessing: pre, tape: tape, taps: [model.defaultLayer], options: ForwardOptions())
+      let logits = out.logits.value
+      let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
+      for j in 0..<k { seeds.plane(model.classCount - k + j, j).update(repeating: 1 / Float(logits.planeSize), count: logits.planeSize) }
+      let forwardCount = tape.convolutionProfile.count
+      if let layer = out.taps[model.defaultLayer] { _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [layer]) }
+      let layerCount = tape.convolutionProfile.count
+      _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [out.pixels], rule: .guided)
+      let all = tape.convolutionProfile
+      let forward = all[..<forwardCount], layer = all[forwardCount..<layerCount], guided = all[layerCount...]
+      func cell(_ t: Tape.ConvolutionTiming?) -> String {
+        guard let t else { return "           –          " }
+        return String(format: "%7.2f ms %6.1f GF/s", t.seconds * 1000, t.seconds > 0 ? t.flops / t.seconds / 1e9 : 0)
+      }
+      print("per convolution (forward | backward to the layer | guided backward, \(k) seeds):")
+      for f in forward {
+        let name = f.name.count > 40 ? String(f.name.suffix(40)) : f.name
+        print(
+          "  " + name.padding(toLength: 40, withPad: " ", startingAt: 0) + " " + cell(f) + " | "
+            + cell(layer.first { $0.name == f.name }) + " | " + cell(guided.first { $0.name == f.name }))
+      }
+      func sum(_ s: ArraySlice<Tape.ConvolutionTiming>) -> String {
+        let seconds = s.reduce(0) { $0 + $1.seconds }, flops = s.reduce(0) { $0 + $1.flops }
+        return String(format: "%7.1f ms %6.1f GF/s", seconds * 1000, seconds > 0 ? flops / seconds / 1e9 : 0)
+      }
+      print("  " + "all convolutions".padding(toLength: 40, withPad: " ", startingAt: 0) + " " + sum(forward) + " | " + sum(layer) + " | " + sum(guided))
     }
 
     /// Coarse layer groups for the breakdown (`encoder.layer2`, `decoder.seg_blocks`, …).

@@ -51,10 +51,10 @@ struct ConvBN {
     // Unfolded by default: conv then norm rounds exactly as PyTorch's eager modules do, which
     // keeps ReLU decisions near zero on PyTorch's side of the line (see README, Parity).
     guard let folded, !ctx.wants(convPath) else {
-      let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv))
+      let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv, name: convPath))
       return ctx.tap(bnPath, ctx.tape.affine(y, bn))
     }
-    return ctx.tap(bnPath, ctx.tape.conv2d(x, folded))
+    return ctx.tap(bnPath, ctx.tape.conv2d(x, folded, name: convPath))
   }
 
   /// Multiply-accumulates for an `h × w` input, with the output size.

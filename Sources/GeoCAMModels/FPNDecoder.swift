@@ -82,12 +82,12 @@ public struct FPNDecoder {
   func callAsFunction(_ features: [Traced], _ ctx: ForwardContext) -> Traced {
     let tape = ctx.tape
     let (c2, c3, c4, c5) = (features[1], features[2], features[3], features[4])
-    let p5v = ctx.tap("decoder.p5", tape.conv2d(c5, p5))
+    let p5v = ctx.tap("decoder.p5", tape.conv2d(c5, p5, name: "decoder.p5"))
     var pyramid = [p5v]
     var top = p5v
     for (i, (name, skipInput)) in [("p4", c4), ("p3", c3), ("p2", c2)].enumerated() {
       let up = tape.upsampleNearest(top, factor: 2)
-      let skip = ctx.tap("decoder.\(name).skip_conv", tape.conv2d(skipInput, skips[i]))
+      let skip = ctx.tap("decoder.\(name).skip_conv", tape.conv2d(skipInput, skips[i], name: "decoder.\(name).skip_conv"))
       top = ctx.tap("decoder.\(name)", tape.add(up, skip))
       pyramid.append(top)
     }
@@ -96,7 +96,7 @@ public struct FPNDecoder {
       var h = p
       for (j, unit) in units.enumerated() {
         let base = "decoder.seg_blocks.\(i).block.\(j)"
-        h = ctx.tap(base + ".block.0", tape.conv2d(h, unit.conv))
+        h = ctx.tap(base + ".block.0", tape.conv2d(h, unit.conv, name: base + ".block.0"))
         h = ctx.tap(base + ".block.1", tape.groupNorm(h, unit.norm))
         h = ctx.tap(base + ".block.2", tape.relu(h))
         if unit.upsample {

@@ -49,7 +49,7 @@ public struct FPNModel: ExplainableModel {
     let (ctx, raw, x) = try startForward(pixels: pixels, preprocessing: preprocessing, tape: tape, taps: taps, options: options)
     let features = encoder(x, ctx)
     let merged = decoder(features, ctx)
-    let small = ctx.tap("segmentation_head.0", tape.conv2d(merged, head))
+    let small = ctx.tap("segmentation_head.0", tape.conv2d(merged, head, name: "segmentation_head.0"))
     let logits = tape.upsampleBilinear(small, height: pixels.height, width: pixels.width, alignCorners: true)
     return ModelOutput(logits: ctx.tap("segmentation_head", logits), pixels: raw, taps: ctx.taps, timings: ctx.timings)
   }

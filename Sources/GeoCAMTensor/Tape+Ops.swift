@@ -1,12 +1,22 @@
+import Dispatch
+
 /// Traced versions of the ops: each computes the forward value and records its pullback.
 extension Tape {
-  /// Convolution.
-  public func conv2d(_ x: Traced, _ conv: Conv2d) -> Traced {
+  /// Convolution; `name` (its module path) labels it in the per-convolution profile.
+  public func conv2d(_ x: Traced, _ conv: Conv2d, name: String = "conv") -> Traced {
+    let started = profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
     let y = conv.forward(x.value)
     let h = x.value.height, w = x.value.width
+    let macs = conv.macsPerOutputPixel * y.planeSize
+    if profilesConvolutions {
+      convolutionProfile.append(
+        ConvolutionTiming(
+          name: name, forward: true, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+          flops: 2 * Double(macs) * Double(x.value.batch)))
+    }
     let label: StaticString =
       conv.groups > 1 ? "conv grouped" : (conv.kernel == (1, 1) ? "conv 1x1" : (conv.kernel == (3, 3) ? "conv 3x3" : "conv 7x7/other"))
-    return record(y, inputs: [x], label: label) { g, _ in [conv.inputGradient(g, height: h, width: w)] }
+    return record(y, inputs: [x], label: label, convolution: (name, macs)) { g, _ in [conv.inputGradient(g, height: h, width: w)] }
   }
 
   /// Per-channel affine map (batch norm in inference mode).

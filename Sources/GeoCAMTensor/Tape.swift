@@ -32,12 +32,30 @@ public final class Tape {
     let inputs: [Int]
     let label: StaticString
     let pullback: Pullback
+    /// A convolution's module path and multiply-accumulates per sample (for the profile).
+    var convolution: (name: String, macs: Int)? = nil
   }
 
   /// Whether `gradients` times each pullback by op kind (see `backwardProfile`).
   public var profilesBackward = false
   /// Seconds per op kind spent in pullbacks by the last `gradients` call (when profiling).
   public private(set) var backwardProfile: [(op: String, seconds: Double)] = []
+
+  /// One convolution's time in one pass.
+  public struct ConvolutionTiming: Sendable {
+    /// The module path (`encoder.layer1.0.conv2`).
+    public var name: String
+    /// True for the forward pass, false for a pullback.
+    public var forward: Bool
+    public var seconds: Double
+    /// Floating-point operations done (2 per multiply-accumulate, over the batch or the seeds).
+    public var flops: Double
+  }
+
+  /// Whether convolutions are timed one by one, forward and backward (`convolutionProfile`).
+  public var profilesConvolutions = false
+  /// Per-convolution timings, in execution order, while `profilesConvolutions` is set.
+  public internal(set) var convolutionProfile: [ConvolutionTiming] = []
 
   private var nodes: [Node] = []
   private var nextID = 0
@@ -55,14 +73,16 @@ public final class Tape {
     return Traced(id: nextID, value: tensor)
   }
 
-  /// Records an op's output and its pullback.
+  /// Records an op's output and its pullback (`convolution` names a convolution and its
+  /// multiply-accumulates per sample for the per-convolution profile).
   public func record(
-    _ output: Tensor, inputs: [Traced], label: StaticString = "op", pullback: @escaping Pullback
+    _ output: Tensor, inputs: [Traced], label: StaticString = "op", convolution: (name: String, macs: Int)? = nil,
+    pullback: @escaping Pullback
   ) -> Traced {
     guard isRecording else { return Traced(id: -1, value: output) }
     let id = nextID
     nextID += 1
-    nodes.append(Node(output: id, inputs: inputs.map(\.id), label: label, pullback: pullback))
+    nodes.append(Node(output: id, inputs: inputs.map(\.id), label: label, pullback: pullback, convolution: convolution))
     return Traced(id: id, value: output)
   }
 
@@ -97,8 +117,14 @@ public final class Tape {
       guard let g = grads[node.output] else { continue }
       let keepOutput = wanted.contains(node.output)
       if !keepOutput { grads[node.output] = nil }
-      let started = profilesBackward ? DispatchTime.now().uptimeNanoseconds : 0
+      let started = profilesBackward || profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
       let inputGrads = node.pullback(g, rule)
+      if profilesConvolutions, let conv = node.convolution {
+        convolutionProfile.append(
+          ConvolutionTiming(
+            name: conv.name, forward: false, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+            flops: 2 * Double(conv.macs) * Double(g.batch)))
+      }
       if profilesBackward {
         let key = "\(node.label)"
         if profile[key] == nil { order.append(key) }
