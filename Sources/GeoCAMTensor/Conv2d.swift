@@ -23,6 +23,8 @@ public struct Conv2d: Sendable {
   public let bias: TensorBuffer?
   /// Repacked weights for the direct grouped kernel (forward, input gradient), when it applies.
   let directWeights: (forward: TensorBuffer, backward: TensorBuffer)?
+  /// Winograd-transformed weights for ungrouped 3×3 stride-1 convolutions, when it applies.
+  let winograd: Winograd3x3?
 
   /// Creates a convolution from PyTorch-layout weights.
   public init(
@@ -50,6 +52,9 @@ public struct Conv2d: Sendable {
     } else {
       self.bias = nil
     }
+    winograd =
+      Winograd3x3.applies(groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+      ? Winograd3x3(weight: UnsafePointer(w.pointer), outChannels: outChannels, inChannels: inChannels) : nil
     if GroupedConvKernel.applies(
       groups: groups, inChannels: inChannels, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
     {
@@ -91,7 +96,9 @@ public struct Conv2d: Sendable {
     let columns = x.batch * oh * ow
     let kPerGroup = (inChannels / groups) * kernel.h * kernel.w
     let mPerGroup = outChannels / groups
-    if isPointwise {
+    if let winograd {
+      Winograd3x3.run(x, u: UnsafePointer(winograd.forward.pointer), cin: inChannels, cout: outChannels, into: y)
+    } else if isPointwise {
       multiplyGroups(m: mPerGroup, k: kPerGroup, n: columns, columns: x.pointer, into: y.pointer)
     } else {
       ScratchPool.shared.withBuffer(count: inChannels * kernel.h * kernel.w * columns) { col in
@@ -125,7 +132,9 @@ public struct Conv2d: Sendable {
       GroupedConvKernel.run(dy, packed: direct.backward.pointer, bias: nil, groups: groups, outPerGroup: inChannels / groups, into: dx)
       return dx
     }
-    if isPointwise {
+    if let winograd, height == dy.height, width == dy.width {
+      Winograd3x3.run(dy, u: UnsafePointer(winograd.backward.pointer), cin: outChannels, cout: inChannels, into: dx)
+    } else if isPointwise {
       multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: dx.pointer)
     } else {
       ScratchPool.shared.withBuffer(count: inChannels * kernel.h * kernel.w * columns) { col in

@@ -56,9 +56,11 @@ struct KernelTests {
   static let convCases: [(cin: Int, cout: Int, k: Int, stride: Int, pad: Int, dil: Int, groups: Int)] = [
     (3, 8, 7, 2, 3, 1, 1), (8, 8, 3, 1, 1, 1, 4), (8, 16, 3, 2, 1, 1, 8), (6, 4, 1, 1, 0, 1, 1),
     (6, 4, 1, 2, 0, 1, 2), (4, 4, 3, 1, 2, 2, 1),
+    // Ungrouped 3×3, stride 1, padding 1: the Winograd F(2×2, 3×3) path, odd sizes included.
+    (5, 6, 3, 1, 1, 1, 1), (16, 12, 3, 1, 1, 1, 1),
   ]
 
-  @Test("convolution equals the direct definition and its pullback is its adjoint", arguments: 0..<6)
+  @Test("convolution equals the direct definition and its pullback is its adjoint", arguments: 0..<8)
   func convolution(_ index: Int) {
     let c = Self.convCases[index]
     let w = Tensor(channels: c.cout * (c.cin / c.groups) * c.k * c.k)
@@ -67,6 +69,7 @@ struct KernelTests {
     let conv = Conv2d(
       weight: w.values, bias: bias, outChannels: c.cout, inChannels: c.cin, kernel: (c.k, c.k),
       stride: (c.stride, c.stride), padding: (c.pad, c.pad), dilation: (c.dil, c.dil), groups: c.groups)
+    #expect((conv.winograd != nil) == (index >= 6))
     let x = Tensor(channels: c.cin, batch: 2, height: 11, width: 9)
     Self.random(x, seed: 99)
     let y = conv.forward(x)
