@@ -60,43 +60,42 @@ struct Winograd3x3: Sendable {
     ScratchPool.shared.withBuffer(count: vCount + mCount) { scratch in
       let v = UncheckedSendable(scratch), m = UncheckedSendable(scratch + vCount)
       let src = UncheckedSendable(x.pointer)
-      // Input transform, V[ξ][ci][tile] = (Bᵀ·d·B)[ξ], d the 4×4 patch at (2ty − 1, 2tx − 1).
+      // Input transform, V[ξ][ci][tile] = (Bᵀ·d·B)[ξ], d the 4×4 patch at (2ty − 1, 2tx − 1);
+      // rows held as SIMD4 (no per-tile memory traffic besides the patch and the 16 results).
       Parallel.forRanges(cin, minimumPerChunk: 1) { range in
-        // Per-chunk scratch (no allocation per tile).
-        var d = [Float](repeating: 0, count: 16)
-        var t = [Float](repeating: 0, count: 16)
         for ci in range {
           for b in 0..<n {
             let plane = src.value + (ci * n + b) * h * w
+            @inline(__always) func row(_ yy: Int, _ x0: Int) -> SIMD4<Float> {
+              guard yy >= 0 && yy < h else { return .zero }
+              if x0 >= 0 && x0 + 4 <= w {
+                let p = plane + yy * w + x0
+                return SIMD4(p[0], p[1], p[2], p[3])
+              }
+              var r = SIMD4<Float>.zero
+              for c in 0..<4 where x0 + c >= 0 && x0 + c < w { r[c] = plane[yy * w + x0 + c] }
+              return r
+            }
             for ty in 0..<th {
+              let y0 = 2 * ty - 1
               for tx in 0..<tw {
-                let y0 = 2 * ty - 1, x0 = 2 * tx - 1
-                if y0 >= 0 && x0 >= 0 && y0 + 4 <= h && x0 + 4 <= w {
-                  for r in 0..<4 { for c in 0..<4 { d[r * 4 + c] = plane[(y0 + r) * w + x0 + c] } }
-                } else {
-                  for r in 0..<4 {
-                    let yy = y0 + r
-                    for c in 0..<4 {
-                      let xx = x0 + c
-                      d[r * 4 + c] = yy >= 0 && yy < h && xx >= 0 && xx < w ? plane[yy * w + xx] : 0
-                    }
-                  }
-                }
+                let x0 = 2 * tx - 1
+                let d0 = row(y0, x0), d1 = row(y0 + 1, x0), d2 = row(y0 + 2, x0), d3 = row(y0 + 3, x0)
                 // Bᵀ·d (rows), then ·B (columns).
-                for c in 0..<4 {
-                  t[c] = d[c] - d[8 + c]
-                  t[4 + c] = d[4 + c] + d[8 + c]
-                  t[8 + c] = d[8 + c] - d[4 + c]
-                  t[12 + c] = d[4 + c] - d[12 + c]
-                }
+                let t = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
                 let tile = (b * th + ty) * tw + tx
-                for r in 0..<4 {
-                  let a = t[r * 4], bb = t[r * 4 + 1], cc = t[r * 4 + 2], dd = t[r * 4 + 3]
-                  v.value[((r * 4 + 0) * cin + ci) * tiles + tile] = a - cc
-                  v.value[((r * 4 + 1) * cin + ci) * tiles + tile] = bb + cc
-                  v.value[((r * 4 + 2) * cin + ci) * tiles + tile] = cc - bb
-                  v.value[((r * 4 + 3) * cin + ci) * tiles + tile] = bb - dd
+                let base = v.value + ci * tiles + tile
+                let stride = cin * tiles
+                @inline(__always) func put(_ r: Int, _ tr: SIMD4<Float>) {
+                  base[(r * 4 + 0) * stride] = tr[0] - tr[2]
+                  base[(r * 4 + 1) * stride] = tr[1] + tr[2]
+                  base[(r * 4 + 2) * stride] = tr[2] - tr[1]
+                  base[(r * 4 + 3) * stride] = tr[1] - tr[3]
                 }
+                put(0, t.0)
+                put(1, t.1)
+                put(2, t.2)
+                put(3, t.3)
               }
             }
           }
@@ -113,26 +112,29 @@ struct Winograd3x3: Sendable {
       // Output transform, Y = Aᵀ·M·A for each 2×2 tile, clipped at odd edges.
       let dst = UncheckedSendable(y.pointer)
       Parallel.forRanges(cout, minimumPerChunk: 1) { range in
-        var q = [Float](repeating: 0, count: 16)
-        var s = [Float](repeating: 0, count: 8)
         for co in range {
+          let stride = cout * tiles
           for b in 0..<n {
             let plane = dst.value + (co * n + b) * h * w
             for ty in 0..<th {
               for tx in 0..<tw {
                 let tile = (b * th + ty) * tw + tx
-                for xi in 0..<16 { q[xi] = m.value[(xi * cout + co) * tiles + tile] }
-                // Aᵀ·q: 2 rows of 4.
-                for c in 0..<4 {
-                  s[c] = q[c] + q[4 + c] + q[8 + c]
-                  s[4 + c] = q[4 + c] - q[8 + c] - q[12 + c]
+                let base = m.value + co * tiles + tile
+                @inline(__always) func q(_ r: Int) -> SIMD4<Float> {
+                  SIMD4(base[(r * 4) * stride], base[(r * 4 + 1) * stride], base[(r * 4 + 2) * stride], base[(r * 4 + 3) * stride])
                 }
+                let q0 = q(0), q1 = q(1), q2 = q(2), q3 = q(3)
+                // Aᵀ·q: 2 rows of 4, then ·A.
+                let s0 = q0 + q1 + q2, s1 = q1 - q2 - q3
                 let oy = 2 * ty, ox = 2 * tx
-                for r in 0..<2 where oy + r < h {
-                  let row = plane + (oy + r) * w
-                  row[ox] = s[r * 4] + s[r * 4 + 1] + s[r * 4 + 2]
-                  if ox + 1 < w { row[ox + 1] = s[r * 4 + 1] - s[r * 4 + 2] - s[r * 4 + 3] }
+                @inline(__always) func put(_ r: Int, _ sr: SIMD4<Float>) {
+                  guard oy + r < h else { return }
+                  let out = plane + (oy + r) * w
+                  out[ox] = sr[0] + sr[1] + sr[2]
+                  if ox + 1 < w { out[ox + 1] = sr[1] - sr[2] - sr[3] }
                 }
+                put(0, s0)
+                put(1, s1)
               }
             }
           }
