@@ -8,6 +8,9 @@ struct ConvBN {
   let bn: ChannelAffine
   /// The folded convolution, built only for models created with `foldBatchNorm`.
   let folded: Conv2d?
+  /// The convolution with each output channel's weights scaled by the norm's scale, no bias:
+  /// the pullback of conv + norm in one transposed convolution (unfolded models).
+  let scaledForBackward: Conv2d
   /// PyTorch paths of the conv and of the norm.
   let convPath: String, bnPath: String
 
@@ -30,15 +33,19 @@ struct ConvBN {
       runningVar: try w.tensor(bnPath + ".running_var", shape: [o]))
     self.conv = c
     self.bn = bn
+    var scaledWeight = weight
+    let perOut = weight.count / o
+    for oc in 0..<o { for j in 0..<perOut { scaledWeight[oc * perOut + j] *= bn.scale[oc] } }
     if fold {
-      var foldedWeight = weight
-      let perOut = weight.count / o
-      for oc in 0..<o { for j in 0..<perOut { foldedWeight[oc * perOut + j] *= bn.scale[oc] } }
       self.folded = Conv2d(
-        weight: foldedWeight, bias: bn.shift, outChannels: o, inChannels: i, kernel: (kh, kw),
+        weight: scaledWeight, bias: bn.shift, outChannels: o, inChannels: i, kernel: (kh, kw),
         stride: (stride, stride), padding: (kh / 2, kw / 2), groups: groups)
+      self.scaledForBackward = self.folded ?? c
     } else {
       self.folded = nil
+      self.scaledForBackward = Conv2d(
+        weight: scaledWeight, outChannels: o, inChannels: i, kernel: (kh, kw), stride: (stride, stride),
+        padding: (kh / 2, kw / 2), groups: groups)
     }
     self.convPath = convPath
     self.bnPath = bnPath
@@ -51,8 +58,11 @@ struct ConvBN {
     // Unfolded by default: conv then norm rounds exactly as PyTorch's eager modules do, which
     // keeps ReLU decisions near zero on PyTorch's side of the line (see README, Parity).
     guard let folded, !ctx.wants(convPath) else {
-      let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv, name: convPath))
-      return ctx.tap(bnPath, ctx.tape.affine(y, bn))
+      if ctx.wants(convPath) {
+        let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv, name: convPath))
+        return ctx.tap(bnPath, ctx.tape.affine(y, bn))
+      }
+      return ctx.tap(bnPath, ctx.tape.conv2dAffine(x, conv, bn, backward: scaledForBackward, name: convPath))
     }
     return ctx.tap(bnPath, ctx.tape.conv2d(x, folded, name: convPath))
   }

@@ -19,6 +19,28 @@ extension Tape {
     return record(y, inputs: [x], label: label, convolution: (name, macs)) { g, _ in [conv.inputGradient(g, height: h, width: w)] }
   }
 
+  /// A convolution followed by a per-channel affine map (inference batch norm) as one node: the
+  /// forward runs both as separate ops (PyTorch's rounding), the pullback is one transposed
+  /// convolution with `backward`'s weights (the convolution's, each output channel scaled by the
+  /// affine's scale), so no batch-norm pullback pass over the gradients is needed.
+  public func conv2dAffine(_ x: Traced, _ conv: Conv2d, _ affine: ChannelAffine, backward: Conv2d, name: String = "conv") -> Traced {
+    let started = profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
+    let z = conv.forward(x.value)
+    let h = x.value.height, w = x.value.width
+    let macs = conv.macsPerOutputPixel * z.planeSize
+    if profilesConvolutions {
+      convolutionProfile.append(
+        ConvolutionTiming(
+          name: name, forward: true, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
+          flops: 2 * Double(macs) * Double(x.value.batch)))
+    }
+    let label: StaticString =
+      conv.groups > 1 ? "conv grouped" : (conv.kernel == (1, 1) ? "conv 1x1" : (conv.kernel == (3, 3) ? "conv 3x3" : "conv 7x7/other"))
+    return record(affine.forward(z), inputs: [x], label: label, convolution: (name, macs)) { g, _ in
+      [backward.inputGradient(g, height: h, width: w)]
+    }
+  }
+
   /// Per-channel affine map (batch norm in inference mode).
   public func affine(_ x: Traced, _ op: ChannelAffine) -> Traced {
     record(op.forward(x.value), inputs: [x], label: "batchnorm/affine") { g, _ in [op.inputGradient(g)] }
