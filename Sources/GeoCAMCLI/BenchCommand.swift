@@ -1,6 +1,7 @@
 import ArgumentParser
 import COpenBLAS
 import Foundation
+import Synchronization
 import GeoCAMModels
 import GeoCAMTensor
 
@@ -31,6 +32,9 @@ extension GeoCAM {
 
     @Flag(name: .long, help: "Skip the per-layer breakdown.")
     var noLayers = false
+
+    @Option(name: .long, help: "Tiles in flight for the throughput figure (each on its share of the workers; 0 skips it).")
+    var inFlight = 2
 
     func validate() throws {
       if tile <= 0 || tile % 32 != 0 { throw ValidationError("--tile must be a positive multiple of 32") }
@@ -95,6 +99,10 @@ extension GeoCAM {
         if i > 0 { bestExplain = min(bestExplain, Date().timeIntervalSince(t0)) }
       }
       print(String(format: "explain    %.3f s per tile: forward + backward to %@ + guided backward to pixels, %d classes batched", bestExplain, model.defaultLayer as NSString, k))
+      if inFlight > 1 {
+        let rates = try throughput(model: model, pixels: pixels, preprocessing: pre, classes: k, tiles: inFlight, rounds: max(2, iterations))
+        print(String(format: "throughput %.2f tiles/s forward, %.2f tiles/s explain (%d tiles in flight, %d worker%@ each)", rates.forward, rates.explain, inFlight, max(1, rates.workers), rates.workers == 1 ? "" : "s"))
+      }
 
       guard !noLayers else { return }
       for (title, profile) in zip(["backward to the layer", "guided backward to the pixels"], profiles) {
@@ -118,6 +126,46 @@ extension GeoCAM {
         print("  " + key.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.1f ms  %5.1f%%", s * 1000, 100 * s / total))
       }
       try convolutionProfile(model: model, pixels: pixels, preprocessing: pre, classes: k)
+    }
+
+    /// Tiles per second with `tiles` tiles in flight, each on `workers / tiles` workers (a city
+    /// run is throughput-bound): `rounds` tiles per slot after one warm-up each.
+    func throughput(
+      model: any ExplainableModel, pixels: Tensor, preprocessing pre: Preprocessing, classes k: Int, tiles: Int, rounds: Int
+    ) throws -> (forward: Double, explain: Double, workers: Int) {
+      let saved = Parallel.workers
+      defer { Parallel.workers = saved }
+      let perTile = max(1, saved / tiles)
+      Parallel.workers = perTile
+      // The model is immutable after loading and every tile gets its own tape, so the slots share it.
+      let shared = UncheckedSendable((model: model, pixels: pixels, pre: pre))
+      func run(explain: Bool) throws -> Double {
+        let failure = Mutex<(any Error)?>(nil)
+        var started = Date()
+        for pass in 0..<2 {  // pass 0 warms every slot up
+          if pass == 1 { started = Date() }
+          DispatchQueue.concurrentPerform(iterations: tiles) { _ in
+            do {
+              for _ in 0..<(pass == 0 ? 1 : rounds) {
+                let (model, pixels, pre) = shared.value
+                let tape = Tape(recording: explain)
+                let out = try model.forward(pixels: pixels, preprocessing: pre, tape: tape, taps: explain ? [model.defaultLayer] : [])
+                guard explain else { continue }
+                let logits = out.logits.value
+                let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
+                for j in 0..<k { seeds.plane(model.classCount - k + j, j).update(repeating: 1 / Float(logits.planeSize), count: logits.planeSize) }
+                if let layer = out.taps[model.defaultLayer] { _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [layer]) }
+                _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [out.pixels], rule: .guided)
+              }
+            } catch {
+              failure.withLock { $0 = error }
+            }
+          }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return Double(tiles * rounds) / Date().timeIntervalSince(started)
+      }
+      return (try run(explain: false), try run(explain: true), perTile)
     }
 
     /// One more explain pass with every convolution timed: per convolution, milliseconds and
