@@ -130,7 +130,6 @@ extension GeoCAM.Study {
       o.rawDir = rawDir
       o.limit = limit
       o.quiet = quiet
-      let log: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data("geocam: \(line)\n".utf8)) } }
       let items: [SaliencyEvaluation.Item]
       var labelSource: AuditOptions.Source?
       if let raster, let labels {
@@ -156,7 +155,7 @@ extension GeoCAM.Study {
         }
       }
       let report = try SaliencyEvaluation.run(
-        items: items, raster: raster, labels: labelSource, checkpoint: checkpoint, options: o, output: output, progress: log)
+        items: items, raster: raster, labels: labelSource, checkpoint: checkpoint, options: o, output: output)
       for s in report.summaries {
         let parts = SaliencyEvaluation.metricOrder.compactMap { name in
           s.metrics[name].map { String(format: "%@ %.3f", name, $0.mean) + ($0.sd.map { String(format: " ± %.3f", $0) } ?? "") }

@@ -13,13 +13,16 @@ public final class StderrProgress: @unchecked Sendable {
   private let quiet: Bool
   private let isTerminal: Bool
   private let interval: Double
+  private let unit: String
   private var lastPrint = Date.distantPast
   private var barShown = false
   private let lock = NSLock()
 
-  /// `quiet` silences everything; `interval` spaces the plain log lines (default 30 s).
-  public init(quiet: Bool, interval: Double = 30) {
+  /// `quiet` silences everything; `interval` spaces the plain log lines (default 30 s); `unit`
+  /// names what the bar counts (tiles, items, …).
+  public init(quiet: Bool, interval: Double = 30, unit: String = "tiles") {
     self.quiet = quiet
+    self.unit = unit
     self.isTerminal = isatty(STDERR_FILENO) != 0
     self.interval = interval
   }
@@ -44,14 +47,14 @@ public final class StderrProgress: @unchecked Sendable {
         let width = 30
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        write("\r[\(bar)] \(done)/\(total) tiles  \(String(format: "%.1f", rate)) tiles/s  ETA \(StderrProgress.clock(eta))\u{1B}[K")
+        write("\r[\(bar)] \(done)/\(total) \(unit)  \(String(format: rate < 1 ? "%.2f" : "%.1f", rate)) \(unit)/s  ETA \(StderrProgress.clock(eta))\u{1B}[K")
         barShown = true
         if final { endBar() }
       } else {
         guard final || now.timeIntervalSince(lastPrint) >= interval else { return }
         lastPrint = now
         let pct = total > 0 ? 100 * Double(done) / Double(total) : 100
-        line(String(format: "geocam: %d/%d tiles (%.1f%%), %.2f tiles/s, ETA %@", done, total, pct, rate, StderrProgress.clock(eta)))
+        line(String(format: "geocam: %d/%d %@ (%.1f%%), %.3f %@/s, ETA %@", done, total, unit, pct, rate, unit, StderrProgress.clock(eta)))
       }
     case .phase(let text):
       line("geocam: \(text)")

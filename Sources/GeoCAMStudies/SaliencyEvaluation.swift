@@ -182,8 +182,9 @@ public enum SaliencyEvaluation {
   /// figures, the raw maps and curves, and with `sanity` `sanity.json`.
   public static func run(
     items allItems: [Item], raster rasterPath: String? = nil, labels: AuditOptions.Source? = nil, checkpoint: OpenedCheckpoint,
-    options o: Options, output: String, progress: ((String) -> Void)? = nil
+    options o: Options, output: String, progress: ((PipelineEvent) -> Void)? = nil
   ) throws -> Report {
+    let progress = progress ?? StderrProgress(quiet: o.quiet, unit: "items").handle
     let bundle = checkpoint.bundle
     let segmentation = bundle.model.task == .segmentation
     guard !o.methods.isEmpty else { throw PipelineError("--methods", "give at least one method") }
@@ -216,6 +217,7 @@ public enum SaliencyEvaluation {
     var curves: [String: [CausalMetric.Kind: [[Double]]]] = [:]
     var sanityInputs: [(item: Item, session: ExplanationSession, seed: ExplanationSeed, maps: [String: [Float]])] = []
     let clock = Date()
+    progress(.phase("evaluating \(o.methods.map(\.rawValue).joined(separator: ", ")) on \(items.count) items at \(layer)"))
     for (n, item) in items.enumerated() {
       // The input, its session and the seed explained.
       let session: ExplanationSession
@@ -262,7 +264,7 @@ public enum SaliencyEvaluation {
       }
       let context = CAMContext(session: session, seeds: [seed])
       guard !context.seeds.isEmpty else {
-        progress?("\(n + 1)/\(items.count) \(item.id): no target pixel for \(bundle.classNames[seed.classIndex]); skipped")
+        progress(.warning("\(item.id): no target pixel for \(bundle.classNames[seed.classIndex]); skipped"))
         continue
       }
       let scorer = PerturbationScorer(context)
@@ -336,7 +338,8 @@ public enum SaliencyEvaluation {
         sanityInputs.append((item, session, fixedSeed, itemMaps))
       }
       let elapsed = Date().timeIntervalSince(clock)
-      progress?(String(format: "%d/%d %@ (%.1f s per item)", n + 1, items.count, item.id, elapsed / Double(n + 1)))
+      let rate = elapsed > 0 ? Double(n + 1) / elapsed : 0
+      progress(.tiles(done: n + 1, total: items.count, tilesPerSecond: rate, eta: rate > 0 ? Double(items.count - n - 1) / rate : nil))
     }
     guard !rows.isEmpty else { throw PipelineError("input", "no item had a target to explain") }
     var sanity: SanityReport?
@@ -378,6 +381,7 @@ public enum SaliencyEvaluation {
     } else {
       parameters["preprocess"] = o.preset.rawValue
     }
+    progress(.finished(seconds: Date().timeIntervalSince(clock)))
     let report = Report(
       methods: o.methods.map(\.rawValue), layer: layer, task: segmentation ? "segmentation" : "classification",
       items: Set(rows.map(\.item)).count, parameters: parameters, summaries: summaries, rows: rows, sanity: sanity,
@@ -393,7 +397,7 @@ public enum SaliencyEvaluation {
   /// each method's map recomputed for the same seed.
   static func runSanity(
     _ inputs: [(item: Item, session: ExplanationSession, seed: ExplanationSeed, maps: [String: [Float]])], checkpoint: OpenedCheckpoint,
-    layer: String, options o: Options, figure: URL, raw: URL, progress: ((String) -> Void)?
+    layer: String, options o: Options, figure: URL, raw: URL, progress: (PipelineEvent) -> Void
   ) throws -> SanityReport {
     let bundle = checkpoint.bundle
     guard let weights = bundle.checkpoint?.stateDict else {
@@ -451,7 +455,7 @@ public enum SaliencyEvaluation {
         }
       }
       pictures.append(stepPictures)
-      progress?("sanity step \(s + 1)/\(steps.count): \(step.group) randomised")
+      progress(.phase("sanity step \(s + 1)/\(steps.count): \(step.group) randomised"))
     }
     func mean(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.reduce(0, +) / Double(v.count) }
     let verdicts: [SanityVerdict] = methods.map { m in
