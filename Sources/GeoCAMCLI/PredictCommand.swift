@@ -34,8 +34,11 @@ extension GeoCAM {
     @Option(name: .long, parsing: .singleValue, help: "Bands to read, 1-based, in the model's channel order (default 1,2,3).")
     var bands: [String] = ["1,2,3"]
 
-    @Option(name: .long, help: "Classifier resizing: 'direct' (bilinear to 224×224, the seed's Resize) or 'center-crop' (short side 256, centre crop 224).")
-    var resize: ClassifierResize = .direct
+    @Option(name: .long, help: "Classifier images: resize224 (Resize((224,224))), imagenet (shorter side --resize, centre crop 224) or none; as geocam explain.")
+    var preprocess: ImagePreset = .imagenet
+
+    @Option(name: .long, help: "Shorter side of the imagenet preset (256; 232 for torchvision's V2 weights).")
+    var resize = 256
 
     @Flag(name: .long, help: "Print no per-tile lines.")
     var quiet = false
@@ -54,7 +57,8 @@ extension GeoCAM {
       var job = PredictJob(checkpoint: try OpenedCheckpoint(path: model.checkpoint, overrides: try model.overrides()))
       job.tileSize = tile
       job.bands = try parseBands(bands)
-      job.classifierResize = resize
+      job.preset = preprocess
+      job.resize = resize
       job.rawDirectory = rawDir.map { URL(fileURLWithPath: $0) }
       if let output {
         var options = PipelineOptions()
@@ -95,4 +99,4 @@ func parseBands(_ specs: [String]) throws -> [Int] {
   return bands
 }
 
-extension ClassifierResize: ExpressibleByArgument {}
+

@@ -14,8 +14,10 @@ public struct PredictJob {
   public var tileSize = 320
   /// 1-based bands in the model's channel order.
   public var bands = [1, 2, 3]
-  /// How a classifier's input is brought to 224 × 224.
-  public var classifierResize: ClassifierResize = .direct
+  /// A classifier's preprocessing, as `geocam explain` on images does it (Pillow-exact presets).
+  public var preset: ImagePreset = .imagenet
+  /// Shorter side of the `imagenet` preset.
+  public var resize = 256
   /// `DIR/x<X>_y<Y>/logits.npy` per tile, when set.
   public var rawDirectory: URL?
 
@@ -50,15 +52,16 @@ public struct PredictJob {
 
   /// Segmentation: tiles of `tileSize` without overlap (the last row and column shifted inward
   /// to end at the raster's edge; a smaller raster padded), each passed to `onTile`.
-  /// Classifier: the whole image resized, one "tile" at (0, 0). Raw logits are written when
+  /// Classifier: the image decoded and preprocessed as `geocam explain` does (`preset`), one
+  /// "tile" at (0, 0), so predictions and explanations see the same pixels. Raw logits are written when
   /// `rawDirectory` is set. Returns the number of tiles.
   @discardableResult
   public func tiles(input: String, onTile: (TileLogits) throws -> Void) throws -> Int {
     let bundle = checkpoint.bundle
-    let raster = try GeoRaster(path: input)
     let artifacts = rawDirectory.map { TileArtifacts(rawDirectory: $0, pngDirectory: nil) }
     switch bundle.model.task {
     case .segmentation:
+      let raster = try GeoRaster(path: input)
       let grid = try TileGrid(width: raster.width, height: raster.height, tileSize: tileSize, overlap: 0)
       for t in grid.tiles {
         let window = try raster.readWindow(x: t.x, y: t.y, width: tileSize, height: tileSize, bands: bands)
@@ -70,47 +73,13 @@ public struct PredictJob {
       }
       return grid.count
     case .classification:
-      let window = try raster.readWindow(x: 0, y: 0, width: raster.width, height: raster.height, bands: bands)
-      let pixels = try classifierResize.apply(TileInput.tensor(window, fill: bundle.preprocessing.neutralPixel).tensor)
+      let image = try ClassifierInput(path: input, preset: preset, resize: resize)
       let out = try bundle.model.forward(
-        pixels: pixels, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
+        pixels: image.tensor, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [])
       try artifacts?.writeLogits(out.logits.value, x: 0, y: 0)
       try onTile(TileLogits(x: 0, y: 0, logits: out.logits.value))
       return 1
     }
-  }
-}
-
-/// How classifier inputs are brought to 224×224.
-public enum ClassifierResize: String, CaseIterable, Sendable {
-  /// Bilinear to 224 × 224 (the seed's `Resize((224, 224))`).
-  case direct
-  /// Shorter side to 256, then the centre 224 × 224.
-  case centerCrop = "center-crop"
-
-  /// The resized image.
-  public func apply(_ t: Tensor) throws -> Tensor {
-    switch self {
-    case .direct:
-      return t.height == 224 && t.width == 224 ? t : try resize(t, height: 224, width: 224)
-    case .centerCrop:
-      let scale = 256 / Double(min(t.height, t.width))
-      let h = max(224, Int((Double(t.height) * scale).rounded())), w = max(224, Int((Double(t.width) * scale).rounded()))
-      let r = try resize(t, height: h, width: w)
-      let y0 = (h - 224) / 2, x0 = (w - 224) / 2
-      let out = Tensor(channels: t.channels, batch: 1, height: 224, width: 224)
-      for c in 0..<t.channels { for y in 0..<224 { for x in 0..<224 { out[c, 0, y, x] = r[c, 0, y0 + y, x0 + x] } } }
-      return out
-    }
-  }
-
-  private func resize(_ t: Tensor, height: Int, width: Int) throws -> Tensor {
-    var values: [Float] = []
-    for c in 0..<t.channels {
-      let plane = Array(UnsafeBufferPointer(start: t.plane(c, 0), count: t.planeSize))
-      values += try Resize.bilinear(plane, height: t.height, width: t.width, toHeight: height, toWidth: width)
-    }
-    return Tensor(channels: t.channels, batch: 1, height: height, width: width, values: values)
   }
 }
 

@@ -85,6 +85,24 @@ import Testing
     #expect(again[0].explained == [3, 4])
   }
 
+  @Test func predictSeesThePixelsExplainSees() throws {
+    let dir = try Self.folder()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let checkpoint = try OpenedCheckpoint(path: Self.classifier)
+    for preset in [ImagePreset.imagenet, .resize224] {
+      var explain = ImageClassificationJob(checkpoint: checkpoint)
+      explain.methods = [.gradcam]
+      explain.preset = preset
+      let results = try explain.run(input: dir.appendingPathComponent("a.png").path, output: dir.appendingPathComponent("out-\(preset.rawValue)").path)
+      var predict = PredictJob(checkpoint: checkpoint)
+      predict.preset = preset
+      var logits: [Float] = []
+      try predict.tiles(input: dir.appendingPathComponent("a.png").path) { logits = $0.logits.values }
+      let top = try #require(results.first?.top)
+      for t in top { #expect(logits[t.index] == t.logit) }
+    }
+  }
+
   @Test func refusesGeoTIFFOutputsAndSegmentationModels() throws {
     let dir = try Self.folder()
     defer { try? FileManager.default.removeItem(at: dir) }
