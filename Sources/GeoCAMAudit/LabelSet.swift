@@ -17,6 +17,14 @@ public struct LabelSet {
   /// Features skipped (background class, empty after rasterising, unknown class), for the summary.
   public var skipped: [String]
 
+  /// The class index of each pixel (0 where no object), for studies that count labelled
+  /// pixels per class rather than objects.
+  public var classGrid: [UInt8] {
+    var classOf: [Int32: UInt8] = [:]
+    for obj in objects { classOf[Int32(obj.id)] = UInt8(clamping: obj.classIndex) }
+    return grid.map { $0 == 0 ? 0 : classOf[$0] ?? 0 }
+  }
+
   /// Loads labels (`typeField == nil`: a class field resolved against `classNames`) or typed
   /// confounders (`typeField` set: any value is a type).
   public static func load(

@@ -131,11 +131,12 @@ extension GeoCAM.Study {
       o.limit = limit
       o.quiet = quiet
       let items: [SaliencyEvaluation.Item]
-      var labelSource: AuditOptions.Source?
+      var scene: SaliencyEvaluation.LabelledScene?
       if let raster, let labels {
         let source = AuditOptions.Source.parse(labels) { FileManager.default.fileExists(atPath: $0) }
-        labelSource = source
-        items = try SaliencyEvaluation.tileItems(raster: raster, labels: source, checkpoint: checkpoint, options: o)
+        let labelled = try SaliencyEvaluation.LabelledScene(raster: raster, labels: source, checkpoint: checkpoint)
+        scene = labelled
+        items = try SaliencyEvaluation.tileItems(scene: labelled, checkpoint: checkpoint, options: o)
       } else if let pairs {
         items = try EvaluationInputs.pairs(csv: pairs).map { p in
           SaliencyEvaluation.Item(
@@ -155,7 +156,7 @@ extension GeoCAM.Study {
         }
       }
       let report = try SaliencyEvaluation.run(
-        items: items, raster: raster, labels: labelSource, checkpoint: checkpoint, options: o, output: output)
+        items: items, scene: scene, checkpoint: checkpoint, options: o, output: output)
       for s in report.summaries {
         let parts = SaliencyEvaluation.metricOrder.compactMap { name in
           s.metrics[name].map { String(format: "%@ %.3f", name, $0.mean) + ($0.sd.map { String(format: " ± %.3f", $0) } ?? "") }

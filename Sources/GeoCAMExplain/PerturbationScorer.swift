@@ -21,12 +21,8 @@ public struct PerturbationScorer {
   public init(session: ExplanationSession, weights: [(k: Int, w: [Float])]) {
     self.session = session
     self.weights = weights
-    let a = session.preprocessing.affine
-    neutral = (0..<session.pixels.channels).map { c in
-      let scale = c < a.scale.count ? a.scale[c] : 1
-      let shift = c < a.shift.count ? a.shift[c] : 0
-      return scale != 0 ? -shift / scale : 0
-    }
+    // The fill TileInput gives invalid pixels: it normalises to 0.
+    neutral = session.preprocessing.neutralPixel
   }
 
   /// Perturbed images per forward when not given: about 4 × 320² pixels per batch, at most

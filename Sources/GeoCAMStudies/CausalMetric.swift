@@ -42,7 +42,7 @@ public enum CausalMetric {
 
   /// The blurred image as raw pixels: normalised, convolved per channel with `blurKernel`
   /// (zero padding), mapped back.
-  public static func blurred(_ pixels: Tensor, scorer: PerturbationScorer, affine: ChannelAffine) -> Tensor {
+  public static func blurred(_ pixels: Tensor, affine: ChannelAffine) -> Tensor {
     let h = pixels.height, w = pixels.width, klen = 11, r = klen / 2
     let out = Tensor(channels: pixels.channels, batch: 1, height: h, width: w)
     for c in 0..<pixels.channels {
@@ -95,7 +95,7 @@ public enum CausalMetric {
     let affine = session.preprocessing.affine
     var out: [Kind: [[Double]]] = [:]
     for kind in kinds {
-      let start = kind == .deletion ? px : blurred(px, scorer: scorer, affine: affine)
+      let start = kind == .deletion ? px : blurred(px, affine: affine)
       // The finish: zeros in normalised space, or the image.
       let finish: (Int, Int) -> Float = kind == .deletion ? { c, _ in scorer.neutral[c] } : { c, i in px.plane(c, 0)[i] }
       var current = (0..<channels).map { c in Array(UnsafeBufferPointer(start: start.plane(c, 0), count: plane)) }

@@ -504,9 +504,7 @@ public enum NetworkDissection {
       let set = try LabelSet.load(
         source, classNames: bundle.classNames, classField: o.classField, typeField: nil, width: raster.width,
         height: raster.height, georeferencing: raster.georeferencing)
-      var classOf: [Int32: UInt8] = [:]
-      for obj in set.objects { classOf[Int32(obj.id)] = UInt8(obj.classIndex) }
-      sceneClasses = set.grid.map { $0 == 0 ? 0 : classOf[$0] ?? 0 }
+      sceneClasses = set.classGrid
     }
 
     let tiles = grid.tiles

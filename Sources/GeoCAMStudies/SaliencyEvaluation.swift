@@ -72,6 +72,30 @@ public enum SaliencyEvaluation {
     }
   }
 
+  /// A raster with the class of each labelled pixel, read once for both the items and the run.
+  public struct LabelledScene {
+    public let raster: GeoRaster
+    /// Class index per pixel (0 = background or unlabelled).
+    public let classGrid: [UInt8]
+    /// Where the truth came from (for messages).
+    public let labelsPath: String
+
+    /// Opens `path` and its truth (a label raster on the same grid or a vector layer, classes
+    /// named as `checkpoint`'s), for a segmentation model.
+    public init(raster path: String, labels: AuditOptions.Source, checkpoint: OpenedCheckpoint) throws {
+      guard checkpoint.bundle.model.task == .segmentation else {
+        throw PipelineError("--checkpoint", "a raster evaluation needs a segmentation model; this checkpoint is a classifier")
+      }
+      let classNames = checkpoint.bundle.classNames
+      raster = try GeoRaster(path: path)
+      labelsPath = labels.path
+      classGrid = try LabelSet.load(
+        labels, classNames: classNames, classField: "class", typeField: nil, width: raster.width, height: raster.height,
+        georeferencing: raster.georeferencing
+      ).classGrid
+    }
+  }
+
   /// Mean and sample standard deviation of one metric over the items.
   public struct Stat: Codable, Sendable {
     public var mean: Double
@@ -181,7 +205,7 @@ public enum SaliencyEvaluation {
   /// Runs the evaluation on `items` and writes `evaluate.json`, `per_image.csv`, `report.md`,
   /// figures, the raw maps and curves, and with `sanity` `sanity.json`.
   public static func run(
-    items allItems: [Item], raster rasterPath: String? = nil, labels: AuditOptions.Source? = nil, checkpoint: OpenedCheckpoint,
+    items allItems: [Item], scene: LabelledScene? = nil, checkpoint: OpenedCheckpoint,
     options o: Options, output: String, progress: ((PipelineEvent) -> Void)? = nil
   ) throws -> Report {
     let progress = progress ?? StderrProgress(quiet: o.quiet, unit: "items").handle
@@ -196,21 +220,8 @@ public enum SaliencyEvaluation {
     try Folder.create(dir.appendingPathComponent("figures"))
     let raw = URL(fileURLWithPath: o.rawDir ?? dir.appendingPathComponent("raw").path)
     try Folder.create(raw)
-    // Segmentation items read the raster and the class of each labelled pixel.
-    var raster: GeoRaster?
-    var classGrid: [UInt8] = []
-    if segmentation {
-      guard let rasterPath, let labels else {
-        throw PipelineError("--checkpoint", "is a segmentation model: evaluate it on a labelled raster (--raster with --labels); images need a classifier")
-      }
-      let r = try GeoRaster(path: rasterPath)
-      let truth = try LabelSet.load(
-        labels, classNames: bundle.classNames, classField: "class", typeField: nil, width: r.width, height: r.height,
-        georeferencing: r.georeferencing)
-      var classOf: [Int32: UInt8] = [:]
-      for obj in truth.objects { classOf[Int32(obj.id)] = UInt8(clamping: obj.classIndex) }
-      classGrid = truth.grid.map { $0 == 0 ? 0 : (classOf[$0] ?? 0) }
-      raster = r
+    if segmentation && scene == nil {
+      throw PipelineError("--checkpoint", "is a segmentation model: evaluate it on a labelled raster (--raster with --labels); images need a classifier")
     }
     var explainer = Explainer(methods: [], target: .classMean, perturbationBatchSize: o.batchSize, blackBox: o.blackBox)
     var rows: [Row] = []
@@ -252,14 +263,14 @@ public enum SaliencyEvaluation {
           mask = region.crop(m.values, sourceWidth: m.width).map { $0 == maskValue }
         }
       case .tile(let window, let k):
-        guard segmentation, let raster else { throw PipelineError(item.id, "a tile item needs a segmentation model") }
-        let read = try raster.readWindow(window, bands: o.bands)
+        guard segmentation, let scene else { throw PipelineError(item.id, "a tile item needs a segmentation model") }
+        let read = try scene.raster.readWindow(window, bands: o.bands)
         let (pixels, allValid) = TileInput.tensor(read, fill: bundle.preprocessing.neutralPixel)
         session = try ExplanationSession(
           model: bundle.model, preprocessing: bundle.preprocessing, pixels: pixels, valid: allValid ? nil : read.mask, layer: layer)
         seed = ExplanationSeed(classIndex: k, target: o.target)
         mask = (0..<(window.width * window.height)).map { i in
-          classGrid[(window.y + i / window.width) * raster.width + window.x + i % window.width] == UInt8(k)
+          scene.classGrid[(window.y + i / window.width) * scene.raster.width + window.x + i % window.width] == UInt8(k)
         }
       }
       let context = CAMContext(session: session, seeds: [seed])
@@ -330,7 +341,7 @@ public enum SaliencyEvaluation {
         // The cascade keeps the original target pixels: a randomised model's prediction moves.
         let fixedSeed: ExplanationSeed
         if segmentation {
-          let weights = PerturbationScorer(context).weights.first?.w ?? []
+          let weights = scorer.weights.first?.w ?? []
           fixedSeed = ExplanationSeed(classIndex: seed.classIndex, target: .region(weights.map { $0 > 0 ? 1 : 0 }))
         } else {
           fixedSeed = seed
@@ -486,38 +497,28 @@ public enum SaliencyEvaluation {
 
   /// Items for a segmentation model: each tile of a non-overlapping grid and each class with at
   /// least `minPixels` labelled pixels in it, in reading order.
-  public static func tileItems(
-    raster path: String, labels: AuditOptions.Source, checkpoint: OpenedCheckpoint, options o: Options
-  ) throws -> [Item] {
+  public static func tileItems(scene: LabelledScene, checkpoint: OpenedCheckpoint, options o: Options) throws -> [Item] {
     let bundle = checkpoint.bundle
-    guard bundle.model.task == .segmentation else {
-      throw PipelineError("--checkpoint", "a raster evaluation needs a segmentation model; this checkpoint is a classifier")
-    }
     let classes = o.classes ?? Array(1..<bundle.model.classCount)
     guard classes.allSatisfy({ $0 > 0 && $0 < bundle.model.classCount }) else {
       throw PipelineError("--classes", "give object classes (not class 0)")
     }
-    let raster = try GeoRaster(path: path)
-    let truth = try LabelSet.load(
-      labels, classNames: bundle.classNames, classField: "class", typeField: nil, width: raster.width, height: raster.height,
-      georeferencing: raster.georeferencing)
-    var classOf: [Int32: Int] = [:]
-    for obj in truth.objects { classOf[Int32(obj.id)] = obj.classIndex }
+    let raster = scene.raster
     let grid = try TileGrid(width: raster.width, height: raster.height, tileSize: o.tileSize, overlap: 0)
     var items: [Item] = []
     for tile in grid.tiles {
       var counts = [Int](repeating: 0, count: bundle.model.classCount)
       for y in tile.y..<(tile.y + o.tileSize) {
         for x in tile.x..<(tile.x + o.tileSize) {
-          let id = truth.grid[y * raster.width + x]
-          if id != 0, let k = classOf[id], k < counts.count { counts[k] += 1 }
+          let k = Int(scene.classGrid[y * raster.width + x])
+          if k != 0, k < counts.count { counts[k] += 1 }
         }
       }
       for k in classes where counts[k] >= o.minPixels {
         items.append(Item(id: "x\(tile.x)_y\(tile.y)_\(bundle.classNames[k])", source: .tile(window: tile.window, classIndex: k)))
       }
     }
-    guard !items.isEmpty else { throw PipelineError(labels.path, "has no tile with \(o.minPixels) or more labelled pixels of the classes") }
+    guard !items.isEmpty else { throw PipelineError(scene.labelsPath, "has no tile with \(o.minPixels) or more labelled pixels of the classes") }
     return items
   }
 }

@@ -108,9 +108,10 @@ import Testing
     o.quiet = true
     let labels = AuditOptions.Source.parse(Self.repo.appendingPathComponent("Tiles/demo-eval-1-labels.tif").path) { FileManager.default.fileExists(atPath: $0) }
     let raster = Self.repo.appendingPathComponent("Tiles/demo-eval-1.tif").path
-    let items = try SaliencyEvaluation.tileItems(raster: raster, labels: labels, checkpoint: checkpoint, options: o)
+    let scene = try SaliencyEvaluation.LabelledScene(raster: raster, labels: labels, checkpoint: checkpoint)
+    let items = try SaliencyEvaluation.tileItems(scene: scene, checkpoint: checkpoint, options: o)
     #expect(items.count > 3)
-    let report = try SaliencyEvaluation.run(items: items, raster: raster, labels: labels, checkpoint: checkpoint, options: o, output: out.path)
+    let report = try SaliencyEvaluation.run(items: items, scene: scene, checkpoint: checkpoint, options: o, output: out.path)
     #expect(report.task == "segmentation" && report.items == 1 && report.rows.count == 2)
     for row in report.rows {
       #expect(row.metrics["pointing_game"] != nil && row.metrics["energy_pointing_game"] != nil)
