@@ -86,10 +86,7 @@ extension GeoCAM {
         tape.profilesBackward = i == 1
         let out = try model.forward(pixels: pixels, preprocessing: pre, tape: tape, taps: [model.defaultLayer], options: options)
         let logits = out.logits.value
-        let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
-        for j in 0..<k {
-          seeds.plane(model.classCount - k + j, j).update(repeating: 1 / Float(logits.planeSize), count: logits.planeSize)
-        }
+        let seeds = Bench.classMeanSeeds(logits, classes: k)
         if let layer = out.taps[model.defaultLayer] {
           _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [layer])
           if i == 1 { profiles.append(tape.backwardProfile) }
@@ -152,8 +149,7 @@ extension GeoCAM {
                 let out = try model.forward(pixels: pixels, preprocessing: pre, tape: tape, taps: explain ? [model.defaultLayer] : [])
                 guard explain else { continue }
                 let logits = out.logits.value
-                let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
-                for j in 0..<k { seeds.plane(model.classCount - k + j, j).update(repeating: 1 / Float(logits.planeSize), count: logits.planeSize) }
+                let seeds = Bench.classMeanSeeds(logits, classes: k)
                 if let layer = out.taps[model.defaultLayer] { _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [layer]) }
                 _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [out.pixels], rule: .guided)
               }
@@ -176,8 +172,7 @@ extension GeoCAM {
       tape.profilesConvolutions = true
       let out = try model.forward(pixels: pixels, preprocessing: pre, tape: tape, taps: [model.defaultLayer], options: ForwardOptions())
       let logits = out.logits.value
-      let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
-      for j in 0..<k { seeds.plane(model.classCount - k + j, j).update(repeating: 1 / Float(logits.planeSize), count: logits.planeSize) }
+      let seeds = Bench.classMeanSeeds(logits, classes: k)
       let forwardCount = tape.convolutionProfile.count
       if let layer = out.taps[model.defaultLayer] { _ = tape.gradients(seeds: [(out.logits, seeds)], wrt: [layer]) }
       let layerCount = tape.convolutionProfile.count
@@ -200,6 +195,15 @@ extension GeoCAM {
         return String(format: "%7.1f ms %6.1f GF/s", seconds * 1000, seconds > 0 ? flops / seconds / 1e9 : 0)
       }
       print("  " + "all convolutions".padding(toLength: 40, withPad: " ", startingAt: 0) + " " + sum(forward) + " | " + sum(layer) + " | " + sum(guided))
+    }
+
+    /// The explain workload's seeds: class-mean targets of the last `k` classes, one per sample.
+    static func classMeanSeeds(_ logits: Tensor, classes k: Int) -> Tensor {
+      let seeds = Tensor(channels: logits.channels, batch: k, height: logits.height, width: logits.width)
+      for j in 0..<k {
+        seeds.plane(logits.channels - k + j, j).update(repeating: 1 / Float(logits.planeSize), count: logits.planeSize)
+      }
+      return seeds
     }
 
     /// Coarse layer groups for the breakdown (`encoder.layer2`, `decoder.seg_blocks`, …).

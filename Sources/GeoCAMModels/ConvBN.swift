@@ -6,11 +6,11 @@ import GeoCAMTensor
 struct ConvBN {
   let conv: Conv2d
   let bn: ChannelAffine
-  /// The folded convolution, built only for models created with `foldBatchNorm`.
-  let folded: Conv2d?
-  /// The convolution with each output channel's weights scaled by the norm's scale, no bias:
-  /// the pullback of conv + norm in one transposed convolution (unfolded models).
-  let scaledForBackward: Conv2d
+  /// The convolution with each output channel's weights scaled by the norm's scale and the
+  /// norm's shift as bias: conv + norm in one. Its pullback (bias-free) is conv + norm's.
+  let scaled: Conv2d
+  /// Whether the forward runs `scaled` (`foldBatchNorm`), or conv then norm (PyTorch's rounding).
+  let fold: Bool
   /// PyTorch paths of the conv and of the norm.
   let convPath: String, bnPath: String
 
@@ -36,17 +36,10 @@ struct ConvBN {
     var scaledWeight = weight
     let perOut = weight.count / o
     for oc in 0..<o { for j in 0..<perOut { scaledWeight[oc * perOut + j] *= bn.scale[oc] } }
-    if fold {
-      self.folded = Conv2d(
-        weight: scaledWeight, bias: bn.shift, outChannels: o, inChannels: i, kernel: (kh, kw),
-        stride: (stride, stride), padding: (kh / 2, kw / 2), groups: groups)
-      self.scaledForBackward = self.folded ?? c
-    } else {
-      self.folded = nil
-      self.scaledForBackward = Conv2d(
-        weight: scaledWeight, outChannels: o, inChannels: i, kernel: (kh, kw), stride: (stride, stride),
-        padding: (kh / 2, kw / 2), groups: groups)
-    }
+    self.scaled = Conv2d(
+      weight: scaledWeight, bias: bn.shift, outChannels: o, inChannels: i, kernel: (kh, kw),
+      stride: (stride, stride), padding: (kh / 2, kw / 2), groups: groups)
+    self.fold = fold
     self.convPath = convPath
     self.bnPath = bnPath
   }
@@ -57,14 +50,13 @@ struct ConvBN {
   func callAsFunction(_ x: Traced, _ ctx: ForwardContext) -> Traced {
     // Unfolded by default: conv then norm rounds exactly as PyTorch's eager modules do, which
     // keeps ReLU decisions near zero on PyTorch's side of the line (see README, Parity).
-    guard let folded, !ctx.wants(convPath) else {
-      if ctx.wants(convPath) {
-        let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv, name: convPath))
-        return ctx.tap(bnPath, ctx.tape.affine(y, bn))
-      }
-      return ctx.tap(bnPath, ctx.tape.conv2dAffine(x, conv, bn, backward: scaledForBackward, name: convPath))
+    if ctx.wants(convPath) {
+      // The conv's own output is tapped: it exists only before the norm.
+      let y = ctx.tap(convPath, ctx.tape.conv2d(x, conv, name: convPath))
+      return ctx.tap(bnPath, ctx.tape.affine(y, bn))
     }
-    return ctx.tap(bnPath, ctx.tape.conv2d(x, folded, name: convPath))
+    if fold { return ctx.tap(bnPath, ctx.tape.conv2d(x, scaled, name: convPath)) }
+    return ctx.tap(bnPath, ctx.tape.conv2dAffine(x, conv, bn, backward: scaled, name: convPath))
   }
 
   /// Multiply-accumulates for an `h × w` input, with the output size.

@@ -15,7 +15,7 @@ public struct ResNetEncoder {
   let pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
   let layers: [[ResidualBlock]]
   /// Whether conv + batch-norm pairs run folded (decided when the weights are read).
-  public var foldsBatchNorm: Bool { stem.folded != nil }
+  public var foldsBatchNorm: Bool { stem.fold }
 
   /// Reads the trunk under `prefix`; `foldBatchNorm` also builds folded conv+norm pairs.
   public init(_ w: WeightSource, prefix: String, foldBatchNorm: Bool = false) throws {

@@ -233,12 +233,7 @@ public enum CityPipeline {
     let agnostic = model.methods.filter { model.classAgnosticMethods.contains($0) }
     let descriptions =
       predictOnly
-      ? []
-      : model.methods.flatMap { m in
-        agnostic.contains(m)
-          ? [LayerName.band(method: m, className: LayerName.allClasses)]
-          : layerClasses.map { LayerName.band(method: m, className: classNames[$0]) }
-      }
+      ? [] : ScenePlan.describe(ScenePlan.layerBands(methods: model.methods, classAgnostic: agnostic, classes: layerClasses), classNames: classNames)
     var quicklookBand: Int? = descriptions.isEmpty ? nil : 0
     if let name = o.quicklookLayer, !predictOnly {
       guard let i = descriptions.firstIndex(of: name) else {

@@ -72,14 +72,21 @@ struct ScenePlan: Codable, Hashable, Sendable {
   /// The explanation bands in order, method-major: (method, class) per band, class nil for a
   /// class-agnostic method's single band.
   var layerBands: [(method: String, classIndex: Int?)] {
-    guard !predictOnly else { return [] }
-    return methods.flatMap { m in isClassAgnostic(m) ? [(m, nil)] : layerClasses.map { (m, Optional($0)) } }
+    predictOnly ? [] : ScenePlan.layerBands(methods: methods, classAgnostic: classAgnosticMethods ?? [], classes: layerClasses)
   }
 
   /// Band descriptions of `OUT.tif`, method-major: `gradcam:solar_panel`, `gradcam:water_heater`,
   /// …, `fem:all`.
-  var layerDescriptions: [String] {
-    layerBands.map { LayerName.band(method: $0.method, className: $0.classIndex.map { classNames[$0] } ?? LayerName.allClasses) }
+  var layerDescriptions: [String] { ScenePlan.describe(layerBands, classNames: classNames) }
+
+  /// The bands for `methods` × `classes`, one band only for a class-agnostic method.
+  static func layerBands(methods: [String], classAgnostic: [String], classes: [Int]) -> [(method: String, classIndex: Int?)] {
+    methods.flatMap { m in classAgnostic.contains(m) ? [(m, nil)] : classes.map { (m, Optional($0)) } }
+  }
+
+  /// `method:class` per band (`method:all` for a class-agnostic one).
+  static func describe(_ bands: [(method: String, classIndex: Int?)], classNames: [String]) -> [String] {
+    bands.map { LayerName.band(method: $0.method, className: $0.classIndex.map { classNames[$0] } ?? LayerName.allClasses) }
   }
 
   /// Size of the explanation layer (the output size at full resolution, cells at native).

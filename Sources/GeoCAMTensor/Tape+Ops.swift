@@ -4,19 +4,7 @@ import Dispatch
 extension Tape {
   /// Convolution; `name` (its module path) labels it in the per-convolution profile.
   public func conv2d(_ x: Traced, _ conv: Conv2d, name: String = "conv") -> Traced {
-    let started = profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
-    let y = conv.forward(x.value)
-    let h = x.value.height, w = x.value.width
-    let macs = conv.macsPerOutputPixel * y.planeSize
-    if profilesConvolutions {
-      convolutionProfile.append(
-        ConvolutionTiming(
-          name: name, forward: true, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9,
-          flops: 2 * Double(macs) * Double(x.value.batch)))
-    }
-    let label: StaticString =
-      conv.groups > 1 ? "conv grouped" : (conv.kernel == (1, 1) ? "conv 1x1" : (conv.kernel == (3, 3) ? "conv 3x3" : "conv 7x7/other"))
-    return record(y, inputs: [x], label: label, convolution: (name, macs)) { g, _ in [conv.inputGradient(g, height: h, width: w)] }
+    recordConvolution(x, conv, name: name, then: { $0 }, pullbackWith: conv)
   }
 
   /// A convolution followed by a per-channel affine map (inference batch norm) as one node: the
@@ -24,6 +12,14 @@ extension Tape {
   /// convolution with `backward`'s weights (the convolution's, each output channel scaled by the
   /// affine's scale), so no batch-norm pullback pass over the gradients is needed.
   public func conv2dAffine(_ x: Traced, _ conv: Conv2d, _ affine: ChannelAffine, backward: Conv2d, name: String = "conv") -> Traced {
+    recordConvolution(x, conv, name: name, then: { affine.forward($0) }, pullbackWith: backward)
+  }
+
+  /// Runs `conv` (timed when profiling), applies `then` to its output, and records one node whose
+  /// pullback is `pullbackWith`'s transposed convolution.
+  private func recordConvolution(
+    _ x: Traced, _ conv: Conv2d, name: String, then: (Tensor) -> Tensor, pullbackWith backward: Conv2d
+  ) -> Traced {
     let started = profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
     let z = conv.forward(x.value)
     let h = x.value.height, w = x.value.width
@@ -36,7 +32,7 @@ extension Tape {
     }
     let label: StaticString =
       conv.groups > 1 ? "conv grouped" : (conv.kernel == (1, 1) ? "conv 1x1" : (conv.kernel == (3, 3) ? "conv 3x3" : "conv 7x7/other"))
-    return record(affine.forward(z), inputs: [x], label: label, convolution: (name, macs)) { g, _ in
+    return record(then(z), inputs: [x], label: label, convolution: (name, macs)) { g, _ in
       [backward.inputGradient(g, height: h, width: w)]
     }
   }
