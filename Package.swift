@@ -41,6 +41,8 @@ let package = Package(
 
     /// FTZ/DAZ control for every worker thread (MXCSR has no Swift spelling).
     .target(name: "CFloatEnv"),
+    /// oneDNN's convolutions, opened with dlopen: optional at build time and at run time.
+    .target(name: "CDNNL"),
 
     // MARK: - Library
     /// What every module shares: the one-line error shape, the per-pixel channel argmax, layer
@@ -48,7 +50,7 @@ let package = Package(
     .target(name: "GeoCAMCore", swiftSettings: kernelFlags),
     /// Float32 tensors, sgemm-backed kernels, each op's forward and pullback, the tape.
     .target(
-      name: "GeoCAMTensor", dependencies: ["GeoCAMCore", "COpenBLAS", "CFloatEnv"], swiftSettings: kernelFlags),
+      name: "GeoCAMTensor", dependencies: ["GeoCAMCore", "COpenBLAS", "CFloatEnv", "CDNNL"], swiftSettings: kernelFlags),
     /// torch.save zip / restricted unpickler / Lightning / safetensors → a state dict + metadata.
     .target(name: "GeoCAMCheckpoint", exclude: ["README.md"], swiftSettings: kernelFlags),
     /// ResNet/ResNeXt encoders, smp FPN, classifiers; built from a state dict by key and shape.

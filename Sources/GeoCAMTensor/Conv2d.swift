@@ -1,5 +1,7 @@
 /// A frozen 2-D convolution (cross-correlation, as PyTorch's `nn.Conv2d`) with groups, stride,
-/// padding and dilation; forward and input gradient run as im2col + sgemm.
+/// padding and dilation. Forward and input gradient run on oneDNN when it is installed
+/// (``ConvolutionEngine``), otherwise as im2col + sgemm, Winograd F(2×2, 3×3) or a direct
+/// grouped kernel.
 ///
 /// Weight layout is PyTorch's `[outChannels][inChannels / groups][kernelH][kernelW]`.
 public struct Conv2d: Sendable {
@@ -25,6 +27,8 @@ public struct Conv2d: Sendable {
   let directWeights: (forward: TensorBuffer, backward: TensorBuffer)?
   /// Winograd-transformed weights for ungrouped 3×3 stride-1 convolutions, when it applies.
   let winograd: Winograd3x3?
+  /// oneDNN's primitives for this convolution, when the library loads.
+  let dnnl: DNNLConvolution?
 
   /// Creates a convolution from PyTorch-layout weights.
   public init(
@@ -52,6 +56,10 @@ public struct Conv2d: Sendable {
     } else {
       self.bias = nil
     }
+    dnnl = DNNLConvolution(
+      weight: w, bias: self.bias, outChannels: outChannels, inChannels: inChannels, groups: groups, kernel: kernel,
+      stride: stride, padding: padding, dilation: dilation,
+      plain: kernel == (1, 1) && stride == (1, 1) && padding == (0, 0))
     winograd =
       Winograd3x3.applies(groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
       ? Winograd3x3(weight: UnsafePointer(w.pointer), outChannels: outChannels, inChannels: inChannels) : nil
@@ -86,7 +94,13 @@ public struct Conv2d: Sendable {
     precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
     Parallel.configure()
     let oh = outputHeight(x.height), ow = outputWidth(x.width)
-    let y = Tensor(channels: outChannels, batch: x.batch, height: oh, width: ow)
+    // Every path below writes each output element.
+    let y = Tensor(uninitializedChannels: outChannels, batch: x.batch, height: oh, width: ow)
+    if let dnnl, ConvolutionEngine.current == .dnnl, runsOnDNNL(backward: false),
+      dnnl.run(backward: false, batch: x.batch, height: x.height, width: x.width, input: x, output: y, pointwise: isPointwise)
+    {
+      return y
+    }
     if let direct = directWeights {
       GroupedConvKernel.run(
         x, packed: direct.forward.pointer, bias: bias.map { UnsafePointer($0.pointer) }, groups: groups,
@@ -127,7 +141,14 @@ public struct Conv2d: Sendable {
     let columns = dy.batch * dy.height * dy.width
     let kPerGroup = (inChannels / groups) * kernel.h * kernel.w
     let mPerGroup = outChannels / groups
-    let dx = Tensor(channels: inChannels, batch: dy.batch, height: height, width: width)
+    // Every path writes each element except col2im, which accumulates and zeroes first.
+    let dx = Tensor(uninitializedChannels: inChannels, batch: dy.batch, height: height, width: width)
+    if let dnnl, ConvolutionEngine.current == .dnnl, runsOnDNNL(backward: true), outputHeight(height) == dy.height,
+      outputWidth(width) == dy.width,
+      dnnl.run(backward: true, batch: dy.batch, height: height, width: width, input: dy, output: dx, pointwise: isPointwise)
+    {
+      return dx
+    }
     if let direct = directWeights {
       GroupedConvKernel.run(dy, packed: direct.backward.pointer, bias: nil, groups: groups, outPerGroup: inChannels / groups, into: dx)
       return dx
@@ -137,12 +158,25 @@ public struct Conv2d: Sendable {
     } else if isPointwise {
       multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: dx.pointer)
     } else {
+      dx.pointer.update(repeating: 0, count: dx.count)
       ScratchPool.shared.withBuffer(count: inChannels * kernel.h * kernel.w * columns) { col in
         multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: col)
         col2im(col, oh: dy.height, ow: dy.width, into: dx)
       }
     }
     return dx
+  }
+
+  /// Where oneDNN beat the built-in kernels in place in the model (`geocam bench`'s per-layer
+  /// profile, both engines alternated): ResNeXt's grouped 3×3 convolutions (1.5–1.8×), the
+  /// pointwise 1×1 convolutions on its GEMM kernels (about 10 %), the decoder's 3×3 (5–15 %) and
+  /// the stem's forward (1.6×). Strided 1×1 downsamples and the stem's input gradient (3
+  /// channels) were slower there and stay on the built-in kernels.
+  func runsOnDNNL(backward: Bool) -> Bool {
+    if isPointwise { return true }
+    if kernel == (1, 1) { return false }
+    if inChannels < 16 { return !backward }
+    return true
   }
 
   // MARK: - GEMM per group

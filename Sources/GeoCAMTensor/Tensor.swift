@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A dense Float32 feature map stored channel-major: memory order is `[channels][batch][height][width]`.
 ///
 /// Channel-major with the batch inside lets one GEMM serve a whole batch: a convolution's
@@ -28,6 +30,16 @@ public struct Tensor: @unchecked Sendable {
     self.height = height
     self.width = width
     self.buffer = TensorBuffer(count: channels * batch * height * width)
+  }
+
+  /// Allocates a tensor whose contents are unspecified, for kernels that overwrite every element.
+  public init(uninitializedChannels channels: Int, batch: Int = 1, height: Int = 1, width: Int = 1) {
+    precondition(channels >= 0 && batch >= 0 && height >= 0 && width >= 0, "negative tensor extent")
+    self.channels = channels
+    self.batch = batch
+    self.height = height
+    self.width = width
+    self.buffer = TensorBuffer(count: channels * batch * height * width, zeroed: false)
   }
 
   /// Wraps existing storage (which must hold exactly `channels·batch·height·width` floats).
@@ -141,6 +153,10 @@ public struct Tensor: @unchecked Sendable {
 }
 
 /// 64-byte aligned Float32 storage owned by a tensor.
+///
+/// Large buffers are recycled (``BufferRecycler``): every tile allocates the same sequence of
+/// feature maps, and a fresh multi-megabyte allocation costs a page fault per 4 KiB and a zero
+/// fill, about a tenth of a forward pass on this model before recycling.
 public final class TensorBuffer: @unchecked Sendable {
   /// First element; valid for `count` floats for the buffer's lifetime.
   public let pointer: UnsafeMutablePointer<Float>
@@ -148,13 +164,83 @@ public final class TensorBuffer: @unchecked Sendable {
   public let count: Int
 
   /// Allocates `count` zeroed floats.
-  public init(count: Int) {
-    self.count = count
-    let raw = UnsafeMutableRawPointer.allocate(
-      byteCount: Swift.max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
-    pointer = raw.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
-    pointer.initialize(repeating: 0, count: Swift.max(count, 1))
+  public convenience init(count: Int) {
+    self.init(count: count, zeroed: true)
   }
 
-  deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+  /// Allocates `count` floats, zeroed or not: kernels that overwrite every element ask for
+  /// uninitialised storage and skip the fill.
+  public init(count: Int, zeroed: Bool) {
+    self.count = count
+    let capacity = Swift.max(count, 1)
+    if let recycled = BufferRecycler.shared.take(count: capacity) {
+      pointer = recycled
+      if zeroed { pointer.update(repeating: 0, count: capacity) }
+    } else {
+      let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<Float>.stride, alignment: 64)
+      pointer = raw.bindMemory(to: Float.self, capacity: capacity)
+      pointer.initialize(repeating: 0, count: capacity)
+    }
+  }
+
+  deinit {
+    if !BufferRecycler.shared.give(pointer, count: Swift.max(count, 1)) {
+      UnsafeMutableRawPointer(pointer).deallocate()
+    }
+  }
+}
+
+/// Keeps freed tensor storage of at least 64 KiB, by exact size, up to a byte budget, for the
+/// next allocation of the same size (the next tile's same layer).
+public final class BufferRecycler: Sendable {
+  /// The process-wide recycler.
+  public static let shared = BufferRecycler()
+
+  private struct State {
+    var limit = 384 << 20
+    var held = 0
+    // Addresses by float count; plain integers keep the state Sendable.
+    var free: [Int: [UInt]] = [:]
+  }
+
+  private let state = Mutex(State())
+  private static let minimumFloats = 16 << 10
+
+  /// Bytes of freed storage kept at most (default 384 MiB; 0 turns recycling off).
+  public var budget: Int {
+    get { state.withLock { $0.limit } }
+    set { state.withLock { $0.limit = Swift.max(0, newValue) } }
+  }
+
+  func take(count: Int) -> UnsafeMutablePointer<Float>? {
+    guard count >= Self.minimumFloats else { return nil }
+    let address: UInt? = state.withLock { s in
+      guard let a = s.free[count]?.popLast() else { return nil }
+      s.held -= count * 4
+      return a
+    }
+    return address.flatMap { UnsafeMutablePointer(bitPattern: $0) }
+  }
+
+  func give(_ pointer: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+    guard count >= Self.minimumFloats else { return false }
+    let address = UInt(bitPattern: pointer)
+    return state.withLock { s in
+      guard s.held + count * 4 <= s.limit else { return false }
+      s.free[count, default: []].append(address)
+      s.held += count * 4
+      return true
+    }
+  }
+
+  /// Frees every kept buffer.
+  public func trim() {
+    let all: [UInt] = state.withLock { s in
+      let list = s.free.values.flatMap { $0 }
+      s.free.removeAll()
+      s.held = 0
+      return list
+    }
+    for a in all { UnsafeMutableRawPointer(bitPattern: a).map { $0.deallocate() } }
+  }
 }

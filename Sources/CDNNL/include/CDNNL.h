@@ -1,0 +1,38 @@
+#ifndef GEOCAM_CDNNL_H
+#define GEOCAM_CDNNL_H
+#include <stddef.h>
+/// oneDNN (libdnnl.so.2, the 2.x C API) opened at run time with dlopen, so GeoCAM builds and runs
+/// without it and falls back to its own kernels. Tensors cross this boundary in GeoCAM's layout,
+/// [C][N][H][W]; activations are reordered into oneDNN's blocked layout around each convolution.
+
+/// 1 when libdnnl.so.2 (and the libgomp it uses) loaded and an engine was created; 0 otherwise.
+/// The first call does the loading; later calls are cheap. Thread-safe.
+int geocam_dnnl_available(void);
+/// The library's version as "major.minor.patch (cpu runtime)", or "" when unavailable.
+const char *geocam_dnnl_version(void);
+
+/// One convolution's oneDNN state: primitives for each (batch, height, width) seen, with the
+/// weights reordered once per primitive. Opaque.
+typedef struct geocam_dnnl_conv geocam_dnnl_conv;
+
+/// Describes a convolution with PyTorch-layout weights [Cout][Cin/groups][kh][kw] and an optional
+/// bias; both pointers must stay valid for the handle's life. `plain` keeps activations in
+/// GeoCAM's layout (no reorders; oneDNN's GEMM-based kernels) instead of letting oneDNN choose a
+/// blocked layout. NULL when oneDNN is unavailable.
+geocam_dnnl_conv *geocam_dnnl_conv_create(
+    int in_channels, int out_channels, int groups, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+    const float *weight, const float *bias, int plain);
+void geocam_dnnl_conv_destroy(geocam_dnnl_conv *conv);
+
+/// Prepares (or finds) the forward (backward = 0) or input-gradient (backward = 1) primitive for
+/// `batch` samples of `height × width` input and returns the scratch floats it needs for the
+/// blocked source and destination (0 when a side needs none); -1 when oneDNN cannot run it.
+long geocam_dnnl_conv_prepare(geocam_dnnl_conv *conv, int backward, int batch, int height, int width,
+                              long *scratch_out);
+
+/// Forward: x [Cin][N][H][W] → y [Cout][N][OH][OW]. Input gradient: dy [Cout][N][OH][OW] →
+/// dx [Cin][N][H][W] (`x`/`y` are then dy/dx). Scratch buffers as `prepare` sized them. Runs on
+/// `threads` OpenMP threads. Returns 0 on success.
+int geocam_dnnl_conv_run(geocam_dnnl_conv *conv, int backward, int batch, int height, int width,
+                         const float *x, float *y, float *scratch_in, float *scratch_out, int threads);
+#endif
