@@ -94,8 +94,10 @@ public final class Tape {
   ///   - rule: how ReLUs pass gradients (standard or guided).
   /// - Returns: one gradient per target (`[C][K][H][W]`), `nil` where no seed reaches it.
   ///
-  /// Only the part of the tape after the earliest target is replayed, and intermediate
-  /// gradients are released as soon as they are consumed.
+  /// Only the part of the tape after the earliest target is replayed, only the ops with an input
+  /// computed from a target (an FPN's lateral convolutions carry nothing back to a deeper
+  /// encoder layer, so their pullbacks are skipped), and intermediate gradients are released as
+  /// soon as they are consumed.
   public func gradients(seeds: [(of: Traced, cotangent: Tensor)], wrt targets: [Traced], rule: ReLURule = .standard)
     -> [Tensor?]
   {
@@ -112,9 +114,24 @@ public final class Tape {
     }
     let wanted = Set(targets.map(\.id))
     let earliest = targets.map(\.id).min() ?? Int.max
+    // dependsOnTarget[id - earliest]: whether tensor `id` is a target or computed from one. Ids
+    // are in forward order, so one pass over the nodes settles it.
+    var dependsOnTarget = [Bool](repeating: false, count: Swift.max(0, nextID - Swift.max(earliest, 0)))
+    func depends(_ id: Int) -> Bool { id >= earliest && id - earliest < dependsOnTarget.count && dependsOnTarget[id - earliest] }
+    if earliest < Int.max {
+      for id in wanted where id >= earliest && id - earliest < dependsOnTarget.count { dependsOnTarget[id - earliest] = true }
+      for node in nodes where node.output > earliest && node.inputs.contains(where: depends) {
+        dependsOnTarget[node.output - earliest] = true
+      }
+    }
     for node in nodes.reversed() {
       if node.output <= earliest { break }
       guard let g = grads[node.output] else { continue }
+      // No input leads back to a target: nothing this pullback computes would be used.
+      guard node.inputs.contains(where: depends) else {
+        if !wanted.contains(node.output) { grads[node.output] = nil }
+        continue
+      }
       let keepOutput = wanted.contains(node.output)
       if !keepOutput { grads[node.output] = nil }
       let started = profilesBackward || profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
@@ -135,7 +152,7 @@ public final class Tape {
       // owner may keep it (and none, if the output's own gradient is kept).
       var handedOut = keepOutput
       for (input, ig) in zip(node.inputs, inputGrads) {
-        guard input >= 0, let ig else { continue }
+        guard input >= 0, depends(input), let ig else { continue }
         if let existing = grads[input] {
           Elementwise.accumulate(existing, ig)
         } else if ig.buffer === g.buffer {

@@ -20,19 +20,27 @@ public enum Upsample {
     return y
   }
 
-  /// Adjoint of `nearest`: each input pixel receives the sum of its `f×f` block.
+  /// Adjoint of `nearest`: each input pixel receives the sum of its `f×f` block (summed row by
+  /// row, left to right, as the scatter it replaces; every element is written once).
   public static func nearestInputGradient(_ dy: Tensor, factor f: Int) -> Tensor {
     Parallel.configure()
     let h = dy.height / f, w = dy.width / f
-    let dx = Tensor(channels: dy.channels, batch: dy.batch, height: h, width: w)
+    let dx = Tensor(uninitializedChannels: dy.channels, batch: dy.batch, height: h, width: w)
     let src = UncheckedSendable(dy.pointer), dst = UncheckedSendable(dx.pointer)
     let oh = dy.height, ow = dy.width
     Parallel.forRanges(dy.channels * dy.batch) { r in
       for plane in r {
         let g = src.value + plane * oh * ow, d = dst.value + plane * h * w
-        for oy in 0..<oh {
-          let line = d + (oy / f) * w, gl = g + oy * ow
-          for ox in 0..<ow { line[ox / f] += gl[ox] }
+        for y in 0..<h {
+          let line = d + y * w
+          for x in 0..<w {
+            var sum: Float = 0
+            for dyy in 0..<f {
+              let gl = g + (y * f + dyy) * ow + x * f
+              for dxx in 0..<f { sum += gl[dxx] }
+            }
+            line[x] = sum
+          }
         }
       }
     }
@@ -93,7 +101,9 @@ public enum Upsample {
     return y
   }
 
-  /// Adjoint of `bilinear`: scatters each output gradient to its four sources.
+  /// Adjoint of `bilinear`, separably: each output row is scattered along x into a row buffer,
+  /// which is then added to its two source rows with the row weights (half the work of
+  /// scattering every pixel to four sources, and the row step vectorises).
   public static func bilinearInputGradient(
     _ dy: Tensor, height h: Int, width w: Int, alignCorners: Bool
   ) -> Tensor {
@@ -106,20 +116,22 @@ public enum Upsample {
     let axes = UncheckedSendable((ay, ax))
     Parallel.forRanges(dy.channels * dy.batch) { r in
       let (ay, ax) = axes.value
+      let row = UnsafeMutablePointer<Float>.allocate(capacity: w)
+      defer { row.deallocate() }
       for plane in r {
         let g = src.value + plane * oh * ow, d = dst.value + plane * h * w
         for oy in 0..<oh {
-          let r0 = d + ay.i0[oy] * w, r1 = d + ay.i1[oy] * w
-          let h0 = ay.w0[oy], h1 = ay.w1[oy]
+          row.update(repeating: 0, count: w)
           let gl = g + oy * ow
           for ox in 0..<ow {
             let v = gl[ox]
-            let c0 = ax.i0[ox], c1 = ax.i1[ox], l0 = ax.w0[ox], l1 = ax.w1[ox]
-            r0[c0] += h0 * l0 * v
-            r0[c1] += h0 * l1 * v
-            r1[c0] += h1 * l0 * v
-            r1[c1] += h1 * l1 * v
+            row[ax.i0[ox]] += ax.w0[ox] * v
+            row[ax.i1[ox]] += ax.w1[ox] * v
           }
+          let r0 = d + ay.i0[oy] * w, r1 = d + ay.i1[oy] * w
+          let h0 = ay.w0[oy], h1 = ay.w1[oy]
+          for x in 0..<w { r0[x] += h0 * row[x] }
+          for x in 0..<w { r1[x] += h1 * row[x] }
         }
       }
     }
