@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the system libraries GeoCAM links (GDAL, OpenBLAS, libpng) when they are missing;
-# with --tests also what the tests use (Chromium, for the audit gallery opened headless).
+# Installs the system libraries GeoCAM uses (GDAL, OpenBLAS, libpng, and oneDNN, which it opens
+# at run time for faster convolutions and can do without) when they are missing; with --tests
+# also what the tests use (Chromium, for the audit gallery opened headless).
 # Debian/Ubuntu only; runs apt-get as root or through sudo. Safe to run again.
 set -euo pipefail
-packages=(libgdal-dev libopenblas-dev libpng-dev)
+packages=(libgdal-dev libopenblas-dev libpng-dev libdnnl-dev)
 if [ "${1:-}" = "--tests" ]; then packages+=(chromium); fi
 need=()
 for pkg in "${packages[@]}"; do

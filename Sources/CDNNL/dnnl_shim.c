@@ -19,8 +19,8 @@
 int geocam_dnnl_available(void) { return 0; }
 const char *geocam_dnnl_version(void) { return ""; }
 geocam_dnnl_conv *geocam_dnnl_conv_create(int a, int b, int c, int d, int e, int f, int g, int h, int i, int j, int k,
-                                          const float *w, const float *bias, int plain) {
-  (void)plain;
+                                          const float *w, const float *bias, geocam_dnnl_mode mode) {
+  (void)mode;
   (void)a; (void)b; (void)c; (void)d; (void)e; (void)f; (void)g; (void)h; (void)i; (void)j; (void)k;
   (void)w; (void)bias;
   return NULL;
@@ -150,27 +150,37 @@ typedef struct plan {
 struct geocam_dnnl_conv {
   int ic, oc, groups, kh, kw, sh, sw, ph, pw, dh, dw;
   const float *weight, *bias;
-  int plain;
+  geocam_dnnl_mode mode;
   pthread_mutex_t lock;
   plan *plans;
 };
 
 geocam_dnnl_conv *geocam_dnnl_conv_create(int ic, int oc, int groups, int kh, int kw, int sh, int sw, int ph, int pw,
-                                          int dh, int dw, const float *weight, const float *bias, int plain) {
+                                          int dh, int dw, const float *weight, const float *bias, geocam_dnnl_mode mode) {
   if (!geocam_dnnl_available() || groups < 1 || !weight) return NULL;
   geocam_dnnl_conv *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  *c = (geocam_dnnl_conv){ic, oc, groups, kh, kw, sh, sw, ph, pw, dh, dw, weight, bias, plain};
+  *c = (geocam_dnnl_conv){ic, oc, groups, kh, kw, sh, sw, ph, pw, dh, dw, weight, bias, mode};
   pthread_mutex_init(&c->lock, NULL);
   return c;
 }
 
-static void plan_free(plan *p) {
+/// Releases a plan's primitives and weights, keeping its key (a failed attempt is retried with
+/// another algorithm).
+static void plan_clear(plan *p) {
   if (p->conv) p_dnnl_primitive_destroy(p->conv);
   if (p->reorder_in) p_dnnl_primitive_destroy(p->reorder_in);
   if (p->reorder_out) p_dnnl_primitive_destroy(p->reorder_out);
   if (p->weights) p_dnnl_memory_destroy(p->weights);
   free(p->weight_storage);
+  p->conv = p->reorder_in = p->reorder_out = NULL;
+  p->weights = NULL;
+  p->weight_storage = NULL;
+  p->ok = 0;
+}
+
+static void plan_free(plan *p) {
+  plan_clear(p);
   free(p);
 }
 
@@ -230,11 +240,20 @@ static int reorder_weights(plan *p, const geocam_dnnl_conv *c, const dnnl_memory
   return ok;
 }
 
+static int build_plan_with(plan *p, const geocam_dnnl_conv *c, dnnl_alg_kind_t algorithm);
+
 static void build_plan(plan *p, const geocam_dnnl_conv *c) {
+  // Winograd where asked and available, else the direct algorithm.
+  if (c->mode == geocam_dnnl_winograd && build_plan_with(p, c, dnnl_convolution_winograd)) return;
+  build_plan_with(p, c, dnnl_convolution_direct);
+}
+
+static int build_plan_with(plan *p, const geocam_dnnl_conv *c, dnnl_alg_kind_t algorithm) {
+  plan_clear(p);
   int n = p->batch, h = p->height, w = p->width;
   int oh = (h + 2 * c->ph - c->dh * (c->kh - 1) - 1) / c->sh + 1;
   int ow = (w + 2 * c->pw - c->dw * (c->kw - 1) - 1) / c->sw + 1;
-  if (oh < 1 || ow < 1) return;
+  if (oh < 1 || ow < 1) return 0;
   // PyTorch pads symmetrically and floors; oneDNN wants the right padding that yields that size.
   dnnl_dims_t strides = {c->sh, c->sw}, dilates = {c->dh - 1, c->dw - 1};
   dnnl_dims_t pad_l = {c->ph, c->pw};
@@ -242,29 +261,29 @@ static void build_plan(plan *p, const geocam_dnnl_conv *c) {
                        (ow - 1) * c->sw + c->dw * (c->kw - 1) + 1 - w - c->pw};
   dnnl_memory_desc_t src_any, dst_any, wei_any, wei_user, bias_md;
   dnnl_dims_t src_dims = {n, c->ic, h, w}, dst_dims = {n, c->oc, oh, ow}, bias_dims = {c->oc};
-  if (c->plain) {
-    if (!user_desc(&src_any, n, c->ic, h, w) || !user_desc(&dst_any, n, c->oc, oh, ow)) return;
+  if (c->mode == geocam_dnnl_plain) {
+    if (!user_desc(&src_any, n, c->ic, h, w) || !user_desc(&dst_any, n, c->oc, oh, ow)) return 0;
   } else {
-    if (p_dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return;
-    if (p_dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return;
+    if (p_dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return 0;
+    if (p_dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return 0;
   }
-  if (p_dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x) != dnnl_success) return;
+  if (p_dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_x) != dnnl_success) return 0;
   if (c->groups > 1) {
     dnnl_dims_t wd = {c->groups, c->oc / c->groups, c->ic / c->groups, c->kh, c->kw};
-    if (p_dnnl_memory_desc_init_by_tag(&wei_any, 5, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return;
-    if (p_dnnl_memory_desc_init_by_tag(&wei_user, 5, wd, dnnl_f32, dnnl_goihw) != dnnl_success) return;
+    if (p_dnnl_memory_desc_init_by_tag(&wei_any, 5, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return 0;
+    if (p_dnnl_memory_desc_init_by_tag(&wei_user, 5, wd, dnnl_f32, dnnl_goihw) != dnnl_success) return 0;
   } else {
     dnnl_dims_t wd = {c->oc, c->ic, c->kh, c->kw};
-    if (p_dnnl_memory_desc_init_by_tag(&wei_any, 4, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return;
-    if (p_dnnl_memory_desc_init_by_tag(&wei_user, 4, wd, dnnl_f32, dnnl_oihw) != dnnl_success) return;
+    if (p_dnnl_memory_desc_init_by_tag(&wei_any, 4, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success) return 0;
+    if (p_dnnl_memory_desc_init_by_tag(&wei_user, 4, wd, dnnl_f32, dnnl_oihw) != dnnl_success) return 0;
   }
   dnnl_convolution_desc_t forward;
   if (p_dnnl_dilated_convolution_forward_desc_init(
-          &forward, p->backward ? dnnl_forward_training : dnnl_forward_inference, dnnl_convolution_direct, &src_any,
+          &forward, p->backward ? dnnl_forward_training : dnnl_forward_inference, algorithm, &src_any,
           &wei_any, c->bias && !p->backward ? &bias_md : NULL, &dst_any, strides, dilates, pad_l, pad_r) != dnnl_success)
-    return;
+    return 0;
   dnnl_primitive_desc_t fpd = NULL, pd = NULL;
-  if (p_dnnl_primitive_desc_create(&fpd, &forward, NULL, engine, NULL) != dnnl_success) return;
+  if (p_dnnl_primitive_desc_create(&fpd, &forward, NULL, engine, NULL) != dnnl_success) return 0;
   const dnnl_memory_desc_t *in_md, *out_md, *wei_md;
   if (!p->backward) {
     pd = fpd;
@@ -274,7 +293,7 @@ static void build_plan(plan *p, const geocam_dnnl_conv *c) {
     if (!user_desc(&p->user_in, n, c->ic, h, w) || !user_desc(&p->user_out, n, c->oc, oh, ow)) goto done;
   } else {
     dnnl_convolution_desc_t backward;
-    if (p_dnnl_dilated_convolution_backward_data_desc_init(&backward, dnnl_convolution_direct, &src_any, &wei_any,
+    if (p_dnnl_dilated_convolution_backward_data_desc_init(&backward, algorithm, &src_any, &wei_any,
                                                            &dst_any, strides, dilates, pad_l, pad_r) != dnnl_success)
       goto done;
     if (p_dnnl_primitive_desc_create(&pd, &backward, NULL, engine, fpd) != dnnl_success) goto done;
@@ -303,6 +322,7 @@ static void build_plan(plan *p, const geocam_dnnl_conv *c) {
 done:
   if (fpd) p_dnnl_primitive_desc_destroy(fpd);
   if (pd) p_dnnl_primitive_desc_destroy(pd);
+  return p->ok;
 }
 
 static plan *find_plan(geocam_dnnl_conv *c, int backward, int batch, int height, int width) {

@@ -34,6 +34,10 @@ public enum ConvolutionEngine: String, Sendable, CaseIterable {
     current == .dnnl && dnnlAvailable ? "oneDNN \(String(cString: geocam_dnnl_version()))" : "built-in kernels"
   }
 
+  /// Whether ungrouped 3×3 convolutions use oneDNN's Winograd kernels (`GEOCAM_DNNL_WINOGRAD=0`
+  /// keeps them direct).
+  static let winograd: Bool = getenv("GEOCAM_DNNL_WINOGRAD").map { String(cString: $0) != "0" } ?? true
+
   private static let setting: Mutex<ConvolutionEngine> = {
     var chosen = ConvolutionEngine.dnnl
     if let raw = getenv("GEOCAM_CONV_ENGINE"), let named = ConvolutionEngine(rawValue: String(cString: raw)) {
@@ -55,13 +59,13 @@ final class DNNLConvolution: @unchecked Sendable {
   init?(
     weight: TensorBuffer, bias: TensorBuffer?, outChannels: Int, inChannels: Int, groups: Int,
     kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int), dilation: (h: Int, w: Int),
-    plain: Bool
+    mode: geocam_dnnl_mode
   ) {
     guard
       let h = geocam_dnnl_conv_create(
         Int32(inChannels), Int32(outChannels), Int32(groups), Int32(kernel.h), Int32(kernel.w), Int32(stride.h),
         Int32(stride.w), Int32(padding.h), Int32(padding.w), Int32(dilation.h), Int32(dilation.w),
-        UnsafePointer(weight.pointer), bias.map { UnsafePointer($0.pointer) }, plain ? 1 : 0)
+        UnsafePointer(weight.pointer), bias.map { UnsafePointer($0.pointer) }, mode)
     else { return nil }
     handle = h
     self.weight = weight

@@ -51,7 +51,9 @@ import Testing
     let curves = try CausalMetric.curves(session: session, scorer: scorer, saliency: saliency, step: e.step, batchSize: 7)
     let del = try #require(curves[.deletion]?.first), ins = try #require(curves[.insertion]?.first)
     #expect(del.count == e.deletion.count && ins.count == e.insertion.count)
-    #expect(zip(del, e.deletion).allSatisfy { abs($0 - $1) <= 1e-6 })
+    // Scores are float32 probabilities from a network whose convolutions sum in another order
+    // than torch's (oneDNN or OpenBLAS here): 1.4e-6 at most on oneDNN, 1e-7 on OpenBLAS.
+    #expect(zip(del, e.deletion).allSatisfy { abs($0 - $1) <= 3e-6 }, "\(zip(del, e.deletion).map { abs($0 - $1) }.max() ?? 0)")
     // The blurred start differs from torch's float32 convolution by float32 rounding (torch sums
     // 121 float32 products per value, GeoCAM in Double); the network turns that into ≤ 2e-6 on
     // single insertion scores. The areas agree to 1e-6.

@@ -15,13 +15,21 @@ const char *geocam_dnnl_version(void);
 /// weights reordered once per primitive. Opaque.
 typedef struct geocam_dnnl_conv geocam_dnnl_conv;
 
+/// How a convolution runs on oneDNN.
+typedef enum geocam_dnnl_mode {
+  /// Direct kernels on the blocked layout oneDNN chooses (activations reordered around the call).
+  geocam_dnnl_blocked = 0,
+  /// GeoCAM's layout as is, no reorders: oneDNN's GEMM-based kernels (pointwise convolutions).
+  geocam_dnnl_plain = 1,
+  /// Winograd F(4×4, 3×3) on the blocked layout, or direct where oneDNN has no Winograd kernel.
+  geocam_dnnl_winograd = 2,
+} geocam_dnnl_mode;
+
 /// Describes a convolution with PyTorch-layout weights [Cout][Cin/groups][kh][kw] and an optional
-/// bias; both pointers must stay valid for the handle's life. `plain` keeps activations in
-/// GeoCAM's layout (no reorders; oneDNN's GEMM-based kernels) instead of letting oneDNN choose a
-/// blocked layout. NULL when oneDNN is unavailable.
+/// bias; both pointers must stay valid for the handle's life. NULL when oneDNN is unavailable.
 geocam_dnnl_conv *geocam_dnnl_conv_create(
     int in_channels, int out_channels, int groups, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
-    const float *weight, const float *bias, int plain);
+    const float *weight, const float *bias, geocam_dnnl_mode mode);
 void geocam_dnnl_conv_destroy(geocam_dnnl_conv *conv);
 
 /// Prepares (or finds) the forward (backward = 0) or input-gradient (backward = 1) primitive for

@@ -1,0 +1,85 @@
+import Testing
+
+@testable import GeoCAMTensor
+
+/// oneDNN's convolutions against the built-in kernels on the shapes of FPN(resnext50_32x4d):
+/// forward with bias, and the input gradient for several seeds at once.
+@Suite("oneDNN convolutions", .serialized, .enabled(if: ConvolutionEngine.dnnlAvailable))
+struct DNNLConvolutionTests {
+  struct Shape: CustomStringConvertible, Sendable {
+    var cin: Int, cout: Int, k: Int, stride: Int, groups: Int, size: Int, batch: Int
+    var description: String { "\(cin)→\(cout) \(k)×\(k)/\(stride) g\(groups) \(size)² ×\(batch)" }
+  }
+
+  static let shapes: [Shape] = [
+    Shape(cin: 3, cout: 64, k: 7, stride: 2, groups: 1, size: 64, batch: 1),  // stem
+    Shape(cin: 64, cout: 128, k: 1, stride: 1, groups: 1, size: 20, batch: 3),  // pointwise
+    Shape(cin: 2048, cout: 256, k: 1, stride: 1, groups: 1, size: 10, batch: 4),  // decoder.p5
+    Shape(cin: 256, cout: 512, k: 1, stride: 2, groups: 1, size: 20, batch: 2),  // downsample
+    Shape(cin: 128, cout: 128, k: 3, stride: 1, groups: 32, size: 20, batch: 3),  // grouped
+    Shape(cin: 256, cout: 256, k: 3, stride: 2, groups: 32, size: 21, batch: 3),  // grouped, strided, odd
+    Shape(cin: 256, cout: 128, k: 3, stride: 1, groups: 1, size: 10, batch: 4),  // seg block
+    Shape(cin: 128, cout: 128, k: 3, stride: 1, groups: 1, size: 40, batch: 1),  // seg block
+    Shape(cin: 128, cout: 4, k: 1, stride: 1, groups: 1, size: 16, batch: 4),  // head
+  ]
+
+  /// Runs `body` with the engine set to `engine`, restoring the previous setting.
+  static func with<R>(_ engine: ConvolutionEngine, _ body: () -> R) -> R {
+    let saved = ConvolutionEngine.current
+    ConvolutionEngine.current = engine
+    defer { ConvolutionEngine.current = saved }
+    return body()
+  }
+
+  static func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
+    var diff: Float = 0, scale: Float = 0
+    for i in 0..<a.count {
+      diff = max(diff, abs(a.pointer[i] - b.pointer[i]))
+      scale = max(scale, abs(b.pointer[i]))
+    }
+    return diff / max(scale, 1e-30)
+  }
+
+  @Test("forward and input gradient equal the built-in kernels", arguments: shapes)
+  func matchesBuiltIn(_ s: Shape) {
+    var rng = SplitMix(seed: UInt64(s.cin * 31 + s.cout * 7 + s.k + s.size))
+    let perOut = (s.cin / s.groups) * s.k * s.k
+    let bound = 1 / Float(perOut).squareRoot()
+    let weight = (0..<(s.cout * perOut)).map { _ in rng.uniform(-bound, bound) }
+    let bias = (0..<s.cout).map { _ in rng.uniform(-0.5, 0.5) }
+    let conv = Conv2d(
+      weight: weight, bias: bias, outChannels: s.cout, inChannels: s.cin, kernel: (s.k, s.k),
+      stride: (s.stride, s.stride), padding: (s.k / 2, s.k / 2), groups: s.groups)
+    let x = Tensor(
+      channels: s.cin, batch: s.batch, height: s.size, width: s.size,
+      values: (0..<(s.cin * s.batch * s.size * s.size)).map { _ in rng.uniform(-1, 1) })
+    let reference = Self.with(.native) { conv.forward(x) }
+    let fast = Self.with(.dnnl) { conv.forward(x) }
+    #expect(fast.shape == reference.shape)
+    #expect(Self.relativeError(fast, reference) <= 1e-5, "forward \(s)")
+
+    let oh = conv.outputHeight(s.size), ow = conv.outputWidth(s.size)
+    let dy = Tensor(
+      channels: s.cout, batch: s.batch, height: oh, width: ow,
+      values: (0..<(s.cout * s.batch * oh * ow)).map { _ in rng.uniform(-1, 1) })
+    let dxReference = Self.with(.native) { conv.inputGradient(dy, height: s.size, width: s.size) }
+    let dxFast = Self.with(.dnnl) { conv.inputGradient(dy, height: s.size, width: s.size) }
+    #expect(Self.relativeError(dxFast, dxReference) <= 1e-5, "input gradient \(s)")
+  }
+}
+
+/// A small deterministic generator for test data.
+struct SplitMix {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
+    lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
+  }
+}
