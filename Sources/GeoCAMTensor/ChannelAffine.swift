@@ -29,9 +29,15 @@ public struct ChannelAffine: Sendable {
 
   /// Applies the map.
   public func forward(_ x: Tensor) -> Tensor {
+    apply(x, into: Tensor(uninitializedChannels: x.channels, batch: x.batch, height: x.height, width: x.width))
+  }
+
+  /// Applies the map to `x` in place (for a tensor nothing else holds).
+  public func applyInPlace(_ x: Tensor) -> Tensor { apply(x, into: x) }
+
+  private func apply(_ x: Tensor, into y: Tensor) -> Tensor {
     precondition(x.channels == scale.count, "affine expects \(scale.count) channels")
     Parallel.configure()
-    let y = Tensor(channels: x.channels, batch: x.batch, height: x.height, width: x.width)
     let plane = x.batch * x.planeSize
     let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)
     scale.withUnsafeBufferPointer { sc in

@@ -6,7 +6,7 @@ public enum Elementwise {
     if a.batch != b.batch && (a.batch == 1 || b.batch == 1) { return broadcastAdd(a, b) }
     precondition(a.shape == b.shape, "add shape mismatch \(a.shape) vs \(b.shape)")
     Parallel.configure()
-    let y = Tensor(channels: a.channels, batch: a.batch, height: a.height, width: a.width)
+    let y = Tensor(uninitializedChannels: a.channels, batch: a.batch, height: a.height, width: a.width)
     let pa = UncheckedSendable(a.pointer), pb = UncheckedSendable(b.pointer), py = UncheckedSendable(y.pointer)
     Parallel.forRanges(a.count, minimumPerChunk: 1 << 14) { r in
       for i in r { py.value[i] = pa.value[i] + pb.value[i] }
@@ -18,7 +18,7 @@ public enum Elementwise {
   static func broadcastAdd(_ a: Tensor, _ b: Tensor) -> Tensor {
     let (big, one) = a.batch == 1 ? (b, a) : (a, b)
     precondition(big.channels == one.channels && big.planeSize == one.planeSize, "add shape mismatch \(a.shape) vs \(b.shape)")
-    let y = Tensor(channels: big.channels, batch: big.batch, height: big.height, width: big.width)
+    let y = Tensor(uninitializedChannels: big.channels, batch: big.batch, height: big.height, width: big.width)
     let plane = big.planeSize, n = big.batch
     let pb = UncheckedSendable(big.pointer), po = UncheckedSendable(one.pointer), py = UncheckedSendable(y.pointer)
     Parallel.forRanges(big.channels * n) { r in

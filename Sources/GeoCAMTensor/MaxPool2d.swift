@@ -29,7 +29,7 @@ public struct MaxPool2d: Sendable {
   public func forward(_ x: Tensor) -> (output: Tensor, indices: Indices) {
     Parallel.configure()
     let oh = outputSize(x.height), ow = outputSize(x.width)
-    let y = Tensor(channels: x.channels, batch: x.batch, height: oh, width: ow)
+    let y = Tensor(uninitializedChannels: x.channels, batch: x.batch, height: oh, width: ow)
     var indices = [Int32](repeating: 0, count: y.count)
     let h = x.height, w = x.width, k = kernel, s = stride, p = padding
     let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)

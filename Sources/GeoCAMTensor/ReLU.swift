@@ -11,7 +11,7 @@ public enum ReLU {
   /// `max(x, 0)` element-wise.
   public static func forward(_ x: Tensor) -> Tensor {
     Parallel.configure()
-    let y = Tensor(channels: x.channels, batch: x.batch, height: x.height, width: x.width)
+    let y = Tensor(uninitializedChannels: x.channels, batch: x.batch, height: x.height, width: x.width)
     let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)
     Parallel.forRanges(x.count, minimumPerChunk: 1 << 14) { r in
       for i in r { dst.value[i] = Swift.max(src.value[i], 0) }
@@ -25,7 +25,7 @@ public enum ReLU {
     Parallel.configure()
     precondition(output.channels == dy.channels && output.planeSize == dy.planeSize, "relu shape mismatch")
     precondition(output.batch == dy.batch || output.batch == 1, "relu batch mismatch")
-    let dx = Tensor(channels: dy.channels, batch: dy.batch, height: dy.height, width: dy.width)
+    let dx = Tensor(uninitializedChannels: dy.channels, batch: dy.batch, height: dy.height, width: dy.width)
     let plane = dy.planeSize, seeds = dy.batch, broadcast = output.batch == 1
     let g = UncheckedSendable(dy.pointer), o = UncheckedSendable(output.pointer), d = UncheckedSendable(dx.pointer)
     let guided = rule == .guided

@@ -12,7 +12,8 @@ extension Tape {
   /// convolution with `backward`'s weights (the convolution's, each output channel scaled by the
   /// affine's scale), so no batch-norm pullback pass over the gradients is needed.
   public func conv2dAffine(_ x: Traced, _ conv: Conv2d, _ affine: ChannelAffine, backward: Conv2d, name: String = "conv") -> Traced {
-    recordConvolution(x, conv, name: name, then: { affine.forward($0) }, pullbackWith: backward)
+    // The convolution's output is fresh and held by nothing else: the norm can overwrite it.
+    recordConvolution(x, conv, name: name, then: { affine.applyInPlace($0) }, pullbackWith: backward)
   }
 
   /// Runs `conv` (timed when profiling), applies `then` to its output, and records one node whose

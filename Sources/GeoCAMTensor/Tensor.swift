@@ -139,7 +139,7 @@ public struct Tensor: @unchecked Sendable {
 
   /// A deep copy.
   public func copy() -> Tensor {
-    let out = Tensor(channels: channels, batch: batch, height: height, width: width)
+    let out = Tensor(uninitializedChannels: channels, batch: batch, height: height, width: width)
     out.pointer.update(from: pointer, count: count)
     return out
   }

@@ -5,7 +5,7 @@ public enum Upsample {
   public static func nearest(_ x: Tensor, factor f: Int) -> Tensor {
     Parallel.configure()
     let oh = x.height * f, ow = x.width * f
-    let y = Tensor(channels: x.channels, batch: x.batch, height: oh, width: ow)
+    let y = Tensor(uninitializedChannels: x.channels, batch: x.batch, height: oh, width: ow)
     let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)
     let h = x.height, w = x.width
     Parallel.forRanges(x.channels * x.batch) { r in
@@ -79,7 +79,7 @@ public enum Upsample {
     Parallel.configure()
     let ay = LinearAxis(input: x.height, output: oh, alignCorners: alignCorners)
     let ax = LinearAxis(input: x.width, output: ow, alignCorners: alignCorners)
-    let y = Tensor(channels: x.channels, batch: x.batch, height: oh, width: ow)
+    let y = Tensor(uninitializedChannels: x.channels, batch: x.batch, height: oh, width: ow)
     let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)
     let axes = UncheckedSendable((ay, ax))
     let h = x.height, w = x.width
