@@ -160,7 +160,8 @@ geocam_dnnl_conv *geocam_dnnl_conv_create(int ic, int oc, int groups, int kh, in
   if (!geocam_dnnl_available() || groups < 1 || !weight) return NULL;
   geocam_dnnl_conv *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  *c = (geocam_dnnl_conv){ic, oc, groups, kh, kw, sh, sw, ph, pw, dh, dw, weight, bias, mode};
+  *c = (geocam_dnnl_conv){.ic = ic, .oc = oc, .groups = groups, .kh = kh, .kw = kw, .sh = sh, .sw = sw, .ph = ph,
+                          .pw = pw, .dh = dh, .dw = dw, .weight = weight, .bias = bias, .mode = mode};
   pthread_mutex_init(&c->lock, NULL);
   return c;
 }
@@ -343,7 +344,7 @@ static plan *find_plan(geocam_dnnl_conv *c, int backward, int batch, int height,
   return p;
 }
 
-static long scratch_floats(const plan *p, int reordered, const dnnl_memory_desc_t *md) {
+static long scratch_floats(int reordered, const dnnl_memory_desc_t *md) {
   return reordered ? (long)((p_dnnl_memory_desc_get_size(md) + 3) / 4) : 0;
 }
 
@@ -351,8 +352,8 @@ long geocam_dnnl_conv_prepare(geocam_dnnl_conv *c, int backward, int batch, int 
   if (!c || batch < 1 || height < 1 || width < 1) return -1;
   plan *p = find_plan(c, backward, batch, height, width);
   if (!p || !p->ok) return -1;
-  if (scratch_out) *scratch_out = scratch_floats(p, p->reorder_out != NULL, &p->prim_out);
-  return scratch_floats(p, p->reorder_in != NULL, &p->prim_in);
+  if (scratch_out) *scratch_out = scratch_floats(p->reorder_out != NULL, &p->prim_out);
+  return scratch_floats(p->reorder_in != NULL, &p->prim_in);
 }
 
 static int execute(dnnl_primitive_t prim, dnnl_stream_t stream, int count, const dnnl_exec_arg_t *args) {
