@@ -26,13 +26,14 @@ geocam_dnnl_conv *geocam_dnnl_conv_create(int a, int b, int c, int d, int e, int
   return NULL;
 }
 void geocam_dnnl_conv_destroy(geocam_dnnl_conv *conv) { (void)conv; }
-long geocam_dnnl_conv_prepare(geocam_dnnl_conv *conv, int backward, int batch, int height, int width, long *s) {
-  (void)conv; (void)backward; (void)batch; (void)height; (void)width; (void)s;
+long geocam_dnnl_conv_prepare(geocam_dnnl_conv *conv, int backward, int batch, int height, int width, long *s,
+                              long *pad) {
+  (void)conv; (void)backward; (void)batch; (void)height; (void)width; (void)s; (void)pad;
   return -1;
 }
 int geocam_dnnl_conv_run(geocam_dnnl_conv *conv, int backward, int batch, int height, int width, const float *x,
-                         float *y, float *si, float *so, int threads) {
-  (void)conv; (void)backward; (void)batch; (void)height; (void)width; (void)x; (void)y; (void)si; (void)so;
+                         float *y, float *si, float *so, float *pad, int threads) {
+  (void)conv; (void)backward; (void)batch; (void)height; (void)width; (void)x; (void)y; (void)si; (void)so; (void)pad;
   (void)threads;
   return -1;
 }
@@ -69,6 +70,9 @@ int geocam_dnnl_conv_run(geocam_dnnl_conv *conv, int backward, int batch, int he
   X(dnnl_primitive_destroy)                                                                                       \
   X(dnnl_primitive_execute)                                                                                       \
   X(dnnl_primitive_desc_query)                                                                                    \
+  X(dnnl_primitive_attr_create)                                                                                   \
+  X(dnnl_primitive_attr_destroy)                                                                                  \
+  X(dnnl_primitive_attr_set_scratchpad_mode)                                                                      \
   X(dnnl_version)
 
 #define GEOCAM_DECLARE(name) static __typeof__(name) *p_##name;
@@ -143,6 +147,7 @@ typedef struct plan {
   dnnl_primitive_t reorder_out;  // the primitive's destination → user layout (NULL: written in place)
   dnnl_memory_desc_t user_in, user_out, prim_in, prim_out;
   dnnl_memory_t weights;         // reordered once; owned
+  size_t scratchpad_bytes;       // the largest of the three primitives' scratchpads
   float *weight_storage;
   struct plan *next;
 } plan;
@@ -205,10 +210,41 @@ static int user_desc(dnnl_memory_desc_t *md, int n, int ch, int h, int w) {
   return p_dnnl_memory_desc_init_by_strides(md, 4, dims, dnnl_f32, strides) == dnnl_success;
 }
 
-static int make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
+/// Attributes with a caller-provided scratchpad: the library's shared one is not safe when two
+/// tiles run convolutions at once on different threads (Debian builds oneDNN without
+/// DNNL_ENABLE_CONCURRENT_EXEC).
+static dnnl_primitive_attr_t user_scratchpad(void) {
+  dnnl_primitive_attr_t attr = NULL;
+  if (p_dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
+  if (p_dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) != dnnl_success) {
+    p_dnnl_primitive_attr_destroy(attr);
+    return NULL;
+  }
+  return attr;
+}
+
+static size_t scratchpad_size(const_dnnl_primitive_desc_t pd) {
+  const dnnl_memory_desc_t *md = p_dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  return md ? p_dnnl_memory_desc_get_size(md) : 0;
+}
+
+/// A reorder primitive; `scratchpad` (when given) grows to the bytes it needs. Without one, a
+/// reorder that needs a scratchpad is refused.
+static int make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                        size_t *scratchpad) {
   dnnl_primitive_desc_t pd;
-  if (p_dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL) != dnnl_success) return 0;
-  dnnl_status_t s = p_dnnl_primitive_create(out, pd);
+  dnnl_primitive_attr_t attr = user_scratchpad();
+  if (!attr) return 0;
+  dnnl_status_t s = p_dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, attr);
+  p_dnnl_primitive_attr_destroy(attr);
+  if (s != dnnl_success) return 0;
+  size_t need = scratchpad_size(pd);
+  if (!scratchpad && need > 0) {
+    p_dnnl_primitive_desc_destroy(pd);
+    return 0;
+  }
+  if (scratchpad && need > *scratchpad) *scratchpad = need;
+  s = p_dnnl_primitive_create(out, pd);
   p_dnnl_primitive_desc_destroy(pd);
   return s == dnnl_success;
 }
@@ -227,8 +263,8 @@ static int reorder_weights(plan *p, const geocam_dnnl_conv *c, const dnnl_memory
   if (p_dnnl_memory_create(&p->weights, chosen, engine, p->weight_storage) != dnnl_success) return 0;
   dnnl_memory_t src;
   if (p_dnnl_memory_create(&src, user, engine, (void *)c->weight) != dnnl_success) return 0;
-  dnnl_primitive_t r;
-  int ok = make_reorder(&r, user, chosen);
+  dnnl_primitive_t r = NULL;
+  int ok = make_reorder(&r, user, chosen, NULL);
   dnnl_stream_t stream = thread_stream();
   if (ok && stream) {
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, p->weights}};
@@ -284,7 +320,12 @@ static int build_plan_with(plan *p, const geocam_dnnl_conv *c, dnnl_alg_kind_t a
           &wei_any, c->bias && !p->backward ? &bias_md : NULL, &dst_any, strides, dilates, pad_l, pad_r) != dnnl_success)
     return 0;
   dnnl_primitive_desc_t fpd = NULL, pd = NULL;
-  if (p_dnnl_primitive_desc_create(&fpd, &forward, NULL, engine, NULL) != dnnl_success) return 0;
+  dnnl_primitive_attr_t attr = user_scratchpad();
+  if (!attr) return 0;
+  if (p_dnnl_primitive_desc_create(&fpd, &forward, attr, engine, NULL) != dnnl_success) {
+    p_dnnl_primitive_attr_destroy(attr);
+    return 0;
+  }
   const dnnl_memory_desc_t *in_md, *out_md, *wei_md;
   if (!p->backward) {
     pd = fpd;
@@ -297,7 +338,7 @@ static int build_plan_with(plan *p, const geocam_dnnl_conv *c, dnnl_alg_kind_t a
     if (p_dnnl_dilated_convolution_backward_data_desc_init(&backward, algorithm, &src_any, &wei_any,
                                                            &dst_any, strides, dilates, pad_l, pad_r) != dnnl_success)
       goto done;
-    if (p_dnnl_primitive_desc_create(&pd, &backward, NULL, engine, fpd) != dnnl_success) goto done;
+    if (p_dnnl_primitive_desc_create(&pd, &backward, attr, engine, fpd) != dnnl_success) goto done;
     in_md = p_dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0);
     out_md = p_dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
     if (!user_desc(&p->user_in, n, c->oc, oh, ow) || !user_desc(&p->user_out, n, c->ic, h, w)) goto done;
@@ -312,10 +353,12 @@ static int build_plan_with(plan *p, const geocam_dnnl_conv *c, dnnl_alg_kind_t a
   if (!in_md || !out_md || !wei_md) goto done;
   p->prim_in = *in_md;
   p->prim_out = *out_md;
-  if (!p_dnnl_memory_desc_equal(&p->prim_in, &p->user_in) && !make_reorder(&p->reorder_in, &p->user_in, &p->prim_in))
+  p->scratchpad_bytes = scratchpad_size(pd);
+  if (!p_dnnl_memory_desc_equal(&p->prim_in, &p->user_in) &&
+      !make_reorder(&p->reorder_in, &p->user_in, &p->prim_in, &p->scratchpad_bytes))
     goto done;
   if (!p_dnnl_memory_desc_equal(&p->prim_out, &p->user_out) &&
-      !make_reorder(&p->reorder_out, &p->prim_out, &p->user_out))
+      !make_reorder(&p->reorder_out, &p->prim_out, &p->user_out, &p->scratchpad_bytes))
     goto done;
   if (!reorder_weights(p, c, &wei_user, wei_md)) goto done;
   if (p_dnnl_primitive_create(&p->conv, pd) != dnnl_success) goto done;
@@ -323,6 +366,7 @@ static int build_plan_with(plan *p, const geocam_dnnl_conv *c, dnnl_alg_kind_t a
 done:
   if (fpd) p_dnnl_primitive_desc_destroy(fpd);
   if (pd) p_dnnl_primitive_desc_destroy(pd);
+  p_dnnl_primitive_attr_destroy(attr);
   return p->ok;
 }
 
@@ -348,11 +392,13 @@ static long scratch_floats(int reordered, const dnnl_memory_desc_t *md) {
   return reordered ? (long)((p_dnnl_memory_desc_get_size(md) + 3) / 4) : 0;
 }
 
-long geocam_dnnl_conv_prepare(geocam_dnnl_conv *c, int backward, int batch, int height, int width, long *scratch_out) {
+long geocam_dnnl_conv_prepare(geocam_dnnl_conv *c, int backward, int batch, int height, int width, long *scratch_out,
+                              long *scratchpad) {
   if (!c || batch < 1 || height < 1 || width < 1) return -1;
   plan *p = find_plan(c, backward, batch, height, width);
   if (!p || !p->ok) return -1;
   if (scratch_out) *scratch_out = scratch_floats(p->reorder_out != NULL, &p->prim_out);
+  if (scratchpad) *scratchpad = (long)((p->scratchpad_bytes + 3) / 4);
   return scratch_floats(p->reorder_in != NULL, &p->prim_in);
 }
 
@@ -361,18 +407,25 @@ static int execute(dnnl_primitive_t prim, dnnl_stream_t stream, int count, const
 }
 
 int geocam_dnnl_conv_run(geocam_dnnl_conv *c, int backward, int batch, int height, int width, const float *x,
-                         float *y, float *scratch_in, float *scratch_out, int threads) {
+                         float *y, float *scratch_in, float *scratch_out, float *scratchpad, int threads) {
   if (!c) return -1;
   plan *p = find_plan(c, backward, batch, height, width);
   dnnl_stream_t stream = thread_stream();
   if (!p || !p->ok || !stream) return -1;
-  if ((p->reorder_in && !scratch_in) || (p->reorder_out && !scratch_out)) return -1;
+  if ((p->reorder_in && !scratch_in) || (p->reorder_out && !scratch_out) || (p->scratchpad_bytes && !scratchpad))
+    return -1;
   set_threads(threads);
-  dnnl_memory_t user_in = NULL, user_out = NULL, prim_in = NULL, prim_out = NULL, bias = NULL;
+  dnnl_memory_t user_in = NULL, user_out = NULL, prim_in = NULL, prim_out = NULL, bias = NULL, pad = NULL;
   int ok = p_dnnl_memory_create(&user_in, &p->user_in, engine, (void *)x) == dnnl_success &&
            p_dnnl_memory_create(&user_out, &p->user_out, engine, y) == dnnl_success;
   if (ok && p->reorder_in) ok = p_dnnl_memory_create(&prim_in, &p->prim_in, engine, scratch_in) == dnnl_success;
   if (ok && p->reorder_out) ok = p_dnnl_memory_create(&prim_out, &p->prim_out, engine, scratch_out) == dnnl_success;
+  if (ok && p->scratchpad_bytes) {
+    dnnl_memory_desc_t pad_md;
+    dnnl_dims_t pad_dims = {(dnnl_dim_t)p->scratchpad_bytes};
+    ok = p_dnnl_memory_desc_init_by_tag(&pad_md, 1, pad_dims, dnnl_u8, dnnl_x) == dnnl_success &&
+         p_dnnl_memory_create(&pad, &pad_md, engine, scratchpad) == dnnl_success;
+  }
   if (ok && c->bias && !backward) {
     dnnl_memory_desc_t bias_md;
     dnnl_dims_t bias_dims = {c->oc};
@@ -382,22 +435,25 @@ int geocam_dnnl_conv_run(geocam_dnnl_conv *c, int backward, int batch, int heigh
   dnnl_memory_t in = p->reorder_in ? prim_in : user_in;
   dnnl_memory_t out = p->reorder_out ? prim_out : user_out;
   if (ok && p->reorder_in) {
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user_in}, {DNNL_ARG_TO, prim_in}};
-    ok = execute(p->reorder_in, stream, 2, args);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, user_in}, {DNNL_ARG_TO, prim_in}, {DNNL_ARG_SCRATCHPAD, pad}};
+    ok = execute(p->reorder_in, stream, pad ? 3 : 2, args);
   }
   if (ok) {
     if (!backward) {
-      dnnl_exec_arg_t args[4] = {
-          {DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, out}, {DNNL_ARG_BIAS, bias}};
-      ok = execute(p->conv, stream, bias ? 4 : 3, args);
+      dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DST, out}};
+      int n = 3;
+      if (pad) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, pad};
+      if (bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bias};
+      ok = execute(p->conv, stream, n, args);
     } else {
-      dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, in}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DIFF_SRC, out}};
-      ok = execute(p->conv, stream, 3, args);
+      dnnl_exec_arg_t args[4] = {
+          {DNNL_ARG_DIFF_DST, in}, {DNNL_ARG_WEIGHTS, p->weights}, {DNNL_ARG_DIFF_SRC, out}, {DNNL_ARG_SCRATCHPAD, pad}};
+      ok = execute(p->conv, stream, pad ? 4 : 3, args);
     }
   }
   if (ok && p->reorder_out) {
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, prim_out}, {DNNL_ARG_TO, user_out}};
-    ok = execute(p->reorder_out, stream, 2, args);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, prim_out}, {DNNL_ARG_TO, user_out}, {DNNL_ARG_SCRATCHPAD, pad}};
+    ok = execute(p->reorder_out, stream, pad ? 3 : 2, args);
   }
   if (ok) ok = p_dnnl_stream_wait(stream) == dnnl_success;
   if (user_in) p_dnnl_memory_destroy(user_in);
@@ -405,6 +461,7 @@ int geocam_dnnl_conv_run(geocam_dnnl_conv *c, int backward, int batch, int heigh
   if (prim_in) p_dnnl_memory_destroy(prim_in);
   if (prim_out) p_dnnl_memory_destroy(prim_out);
   if (bias) p_dnnl_memory_destroy(bias);
+  if (pad) p_dnnl_memory_destroy(pad);
   return ok ? 0 : -1;
 }
 

@@ -82,16 +82,20 @@ final class DNNLConvolution: @unchecked Sendable {
   func run(backward: Bool, batch: Int, height: Int, width: Int, input: Tensor, output: Tensor, pointwise: Bool) -> Bool {
     let (batch, height, width) = pointwise ? (1, 1, batch * height * width) : (batch, height, width)
     let direction: Int32 = backward ? 1 : 0
-    var outFloats = 0
-    let inFloats = geocam_dnnl_conv_prepare(handle, direction, Int32(batch), Int32(height), Int32(width), &outFloats)
+    var outFloats = 0, padFloats = 0
+    let inFloats = geocam_dnnl_conv_prepare(
+      handle, direction, Int32(batch), Int32(height), Int32(width), &outFloats, &padFloats)
     guard inFloats >= 0 else { return false }
-    // Blocked copies of the input and output live in the shared scratch pool, so the hot path
-    // allocates nothing once every shape has been seen.
+    // Blocked copies of the input and output, and oneDNN's scratchpad, come from the shared
+    // scratch pool: each call owns its buffers (two tiles may run one convolution at once), and
+    // the hot path allocates nothing once every shape has been seen.
     return ScratchPool.shared.withBuffer(count: max(inFloats, 1)) { scratchIn in
       ScratchPool.shared.withBuffer(count: max(outFloats, 1)) { scratchOut in
-        geocam_dnnl_conv_run(
-          handle, direction, Int32(batch), Int32(height), Int32(width), UnsafePointer(input.pointer), output.pointer,
-          scratchIn, scratchOut, Int32(Parallel.workers)) == 0
+        ScratchPool.shared.withBuffer(count: max(padFloats, 1)) { pad in
+          geocam_dnnl_conv_run(
+            handle, direction, Int32(batch), Int32(height), Int32(width), UnsafePointer(input.pointer),
+            output.pointer, scratchIn, scratchOut, pad, Int32(Parallel.workers)) == 0
+        }
       }
     }
   }

@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 
 @testable import GeoCAMTensor
@@ -65,6 +66,48 @@ struct DNNLConvolutionTests {
     let dxReference = Self.with(.native) { conv.inputGradient(dy, height: s.size, width: s.size) }
     let dxFast = Self.with(.dnnl) { conv.inputGradient(dy, height: s.size, width: s.size) }
     #expect(Self.relativeError(dxFast, dxReference) <= 1e-5, "input gradient \(s)")
+  }
+}
+
+extension DNNLConvolutionTests {
+  /// Two tiles in flight run the same convolutions at once on two threads (`bench --in-flight`,
+  /// the pipeline's workers): each call must own its scratch space.
+  @Test("the same convolutions from two threads at once give each thread its own result")
+  func concurrentCalls() {
+    var rng = SplitMix(seed: 7)
+    let convs = [(256, 128, 3, 1), (128, 128, 3, 32), (128, 256, 1, 1)].map { cin, cout, k, g in
+      let perOut = (cin / g) * k * k
+      return Conv2d(
+        weight: (0..<(cout * perOut)).map { _ in rng.uniform(-0.1, 0.1) }, outChannels: cout, inChannels: cin,
+        kernel: (k, k), padding: (k / 2, k / 2), groups: g)
+    }
+    let inputs = (0..<2).map { _ in
+      (
+        Tensor(channels: 256, height: 24, width: 24, values: (0..<(256 * 576)).map { _ in rng.uniform(-1, 1) }),
+        Tensor(channels: 128, height: 24, width: 24, values: (0..<(128 * 576)).map { _ in rng.uniform(-1, 1) })
+      )
+    }
+    @Sendable func chain(_ x: (Tensor, Tensor)) -> [Float] {
+      let a = convs[0].forward(x.0)
+      let b = convs[1].forward(x.1)
+      let c = convs[2].forward(b)
+      let d = convs[1].inputGradient(Tensor(channels: 128, batch: 1, height: 24, width: 24, values: a.values), height: 24, width: 24)
+      return a.values + c.values + d.values
+    }
+    let expected = Self.with(.dnnl) { inputs.map(chain) }
+    let saved = Parallel.workers
+    Parallel.workers = 1
+    defer { Parallel.workers = saved }
+    final class Results: @unchecked Sendable { var values = [[Float]](repeating: [], count: 2) }
+    let results = Results()
+    Self.with(.dnnl) {
+      for _ in 0..<5 {
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+          results.values[i] = chain(inputs[i])
+        }
+        #expect(results.values == expected)
+      }
+    }
   }
 }
 

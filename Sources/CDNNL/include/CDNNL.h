@@ -34,13 +34,16 @@ void geocam_dnnl_conv_destroy(geocam_dnnl_conv *conv);
 
 /// Prepares (or finds) the forward (backward = 0) or input-gradient (backward = 1) primitive for
 /// `batch` samples of `height × width` input and returns the scratch floats it needs for the
-/// blocked source and destination (0 when a side needs none); -1 when oneDNN cannot run it.
+/// blocked source (the result), the blocked destination (`scratch_out`) and oneDNN's own
+/// scratchpad (`scratchpad`), 0 where none is needed; -1 when oneDNN cannot run it.
 long geocam_dnnl_conv_prepare(geocam_dnnl_conv *conv, int backward, int batch, int height, int width,
-                              long *scratch_out);
+                              long *scratch_out, long *scratchpad);
 
 /// Forward: x [Cin][N][H][W] → y [Cout][N][OH][OW]. Input gradient: dy [Cout][N][OH][OW] →
-/// dx [Cin][N][H][W] (`x`/`y` are then dy/dx). Scratch buffers as `prepare` sized them. Runs on
-/// `threads` OpenMP threads. Returns 0 on success.
+/// dx [Cin][N][H][W] (`x`/`y` are then dy/dx). Scratch buffers as `prepare` sized them, owned by
+/// the calling thread (so two threads may run the same convolution at once). Runs on `threads`
+/// OpenMP threads. Returns 0 on success.
 int geocam_dnnl_conv_run(geocam_dnnl_conv *conv, int backward, int batch, int height, int width,
-                         const float *x, float *y, float *scratch_in, float *scratch_out, int threads);
+                         const float *x, float *y, float *scratch_in, float *scratch_out, float *scratchpad,
+                         int threads);
 #endif
