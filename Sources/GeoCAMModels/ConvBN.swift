@@ -59,6 +59,16 @@ struct ConvBN {
     return ctx.tap(bnPath, ctx.tape.conv2dAffine(x, conv, bn, backward: scaled, name: convPath))
   }
 
+  /// The unit followed by a ReLU. Without a tap or an override at the conv or the norm (whose
+  /// outputs would then have to exist), conv, norm and ReLU are one node: the norm and the
+  /// ReLU share one pass over the convolution's output.
+  func rectified(_ x: Traced, _ ctx: ForwardContext) -> Traced {
+    if fold || ctx.options.override != nil || ctx.wants(convPath) || ctx.wants(bnPath) {
+      return ctx.tape.relu(self(x, ctx))
+    }
+    return ctx.tape.conv2dAffineReLU(x, conv, bn, backward: scaled, name: convPath)
+  }
+
   /// Multiply-accumulates for an `h × w` input, with the output size.
   func macs(height h: Int, width w: Int) -> (macs: Int, height: Int, width: Int) {
     let oh = conv.outputHeight(h), ow = conv.outputWidth(w)

@@ -74,7 +74,7 @@ public struct ResNetEncoder {
   /// Runs the trunk; returns f1…f5 (stem after ReLU, layer1…layer4).
   func callAsFunction(_ x: Traced, _ ctx: ForwardContext) -> [Traced] {
     var features: [Traced] = []
-    var h = ctx.tap(prefix + "relu", ctx.tape.relu(stem(x, ctx)))
+    var h = ctx.tap(prefix + "relu", stem.rectified(x, ctx))
     features.append(h)
     h = ctx.tap(prefix + "maxpool", ctx.tape.maxPool(h, pool))
     for (l, blocks) in layers.enumerated() {

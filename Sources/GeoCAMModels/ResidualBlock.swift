@@ -40,11 +40,10 @@ struct ResidualBlock {
   func callAsFunction(_ x: Traced, _ ctx: ForwardContext) -> Traced {
     var out = x
     for (i, unit) in units.enumerated() {
-      out = unit(out, ctx)
-      if i < units.count - 1 { out = ctx.tape.relu(out) }
+      out = i < units.count - 1 ? unit.rectified(out, ctx) : unit(out, ctx)
     }
     let identity = downsample.map { $0(x, ctx) } ?? x
-    return ctx.tap(path, ctx.tape.relu(ctx.tape.add(out, identity)))
+    return ctx.tap(path, ctx.tape.addReLU(out, identity))
   }
 
   /// Module paths this block exposes.

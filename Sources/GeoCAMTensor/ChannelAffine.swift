@@ -35,7 +35,10 @@ public struct ChannelAffine: Sendable {
   /// Applies the map to `x` in place (for a tensor nothing else holds).
   public func applyInPlace(_ x: Tensor) -> Tensor { apply(x, into: x) }
 
-  private func apply(_ x: Tensor, into y: Tensor) -> Tensor {
+  /// Applies the map and then `max(·, 0)` to `x` in place, in one pass.
+  public func applyReLUInPlace(_ x: Tensor) -> Tensor { apply(x, into: x, rectify: true) }
+
+  private func apply(_ x: Tensor, into y: Tensor, rectify: Bool = false) -> Tensor {
     precondition(x.channels == scale.count, "affine expects \(scale.count) channels")
     Parallel.configure()
     let plane = x.batch * x.planeSize
@@ -47,7 +50,11 @@ public struct ChannelAffine: Sendable {
           for c in range {
             let a = s.value[c], o = b.value[c]
             let xi = src.value + c * plane, yi = dst.value + c * plane
-            for i in 0..<plane { yi[i] = xi[i] * a + o }
+            if rectify {
+              for i in 0..<plane { yi[i] = Swift.max(xi[i] * a + o, 0) }
+            } else {
+              for i in 0..<plane { yi[i] = xi[i] * a + o }
+            }
           }
         }
       }

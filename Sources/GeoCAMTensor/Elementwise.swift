@@ -14,6 +14,18 @@ public enum Elementwise {
     return y
   }
 
+  /// `max(a + b, 0)` for operands of one shape, in one pass.
+  public static func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape == b.shape, "add shape mismatch \(a.shape) vs \(b.shape)")
+    Parallel.configure()
+    let y = Tensor(uninitializedChannels: a.channels, batch: a.batch, height: a.height, width: a.width)
+    let pa = UncheckedSendable(a.pointer), pb = UncheckedSendable(b.pointer), py = UncheckedSendable(y.pointer)
+    Parallel.forRanges(a.count, minimumPerChunk: 1 << 14) { r in
+      for i in r { py.value[i] = Swift.max(pa.value[i] + pb.value[i], 0) }
+    }
+    return y
+  }
+
   /// `a + b` with the batch-1 operand repeated over the other's batch.
   static func broadcastAdd(_ a: Tensor, _ b: Tensor) -> Tensor {
     let (big, one) = a.batch == 1 ? (b, a) : (a, b)

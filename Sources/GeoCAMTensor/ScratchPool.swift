@@ -28,7 +28,7 @@ public final class ScratchPool: Sendable {
       if let i = list.indices.max(by: { list[$0].count < list[$1].count }) { list.remove(at: i) }
       return nil
     }
-    return found ?? TensorBuffer(count: count)
+    return found ?? TensorBuffer(count: count, zeroed: false)
   }
 
   private func give(_ buffer: TensorBuffer) {

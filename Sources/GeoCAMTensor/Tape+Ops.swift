@@ -16,10 +16,21 @@ extension Tape {
     recordConvolution(x, conv, name: name, then: { affine.applyInPlace($0) }, pullbackWith: backward)
   }
 
+  /// Convolution, per-channel affine map and rectifier as one node: the norm and the ReLU run in
+  /// one pass over the convolution's fresh output (same arithmetic as the separate ops, one
+  /// memory pass instead of two); the pullback applies the ReLU rule to the gradient, then the
+  /// transposed convolution with `backward`'s weights.
+  public func conv2dAffineReLU(
+    _ x: Traced, _ conv: Conv2d, _ affine: ChannelAffine, backward: Conv2d, name: String = "conv"
+  ) -> Traced {
+    recordConvolution(x, conv, name: name, then: { affine.applyReLUInPlace($0) }, pullbackWith: backward, rectified: true)
+  }
+
   /// Runs `conv` (timed when profiling), applies `then` to its output, and records one node whose
-  /// pullback is `pullbackWith`'s transposed convolution.
+  /// pullback is `pullbackWith`'s transposed convolution (after the ReLU rule when `rectified`).
   private func recordConvolution(
-    _ x: Traced, _ conv: Conv2d, name: String, then: (Tensor) -> Tensor, pullbackWith backward: Conv2d
+    _ x: Traced, _ conv: Conv2d, name: String, then: (Tensor) -> Tensor, pullbackWith backward: Conv2d,
+    rectified: Bool = false
   ) -> Traced {
     let started = profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
     let z = conv.forward(x.value)
@@ -33,8 +44,14 @@ extension Tape {
     }
     let label: StaticString =
       conv.groups > 1 ? "conv grouped" : (conv.kernel == (1, 1) ? "conv 1x1" : (conv.kernel == (3, 3) ? "conv 3x3" : "conv 7x7/other"))
-    return record(then(z), inputs: [x], label: label, convolution: (name, macs)) { g, _ in
-      [backward.inputGradient(g, height: h, width: w)]
+    let y = then(z)
+    guard rectified else {
+      return record(y, inputs: [x], label: label, convolution: (name, macs)) { g, _ in
+        [backward.inputGradient(g, height: h, width: w)]
+      }
+    }
+    return record(y, inputs: [x], label: label, convolution: (name, macs)) { g, rule in
+      [backward.inputGradient(ReLU.inputGradient(g, output: y, rule: rule), height: h, width: w)]
     }
   }
 
@@ -64,6 +81,19 @@ extension Tape {
       // a broadcast operand receives the sum over the samples it was repeated for.
       if aBatch == bBatch { return [g, g] }
       return [aBatch == 1 ? Elementwise.sumOverBatch(g) : g, bBatch == 1 ? Elementwise.sumOverBatch(g) : g]
+    }
+  }
+
+  /// `relu(a + b)` as one node and one pass (ResNet's residual join); operands of different
+  /// batch sizes (a broadcast) take the separate ops.
+  public func addReLU(_ a: Traced, _ b: Traced) -> Traced {
+    guard a.value.batch == b.value.batch else { return relu(add(a, b)) }
+    let y = Elementwise.addReLU(a.value, b.value)
+    guard isRecording else { return record(y, inputs: [a, b], label: "add") { _, _ in [] } }
+    return record(y, inputs: [a, b], label: "relu") { g, rule in
+      let d = ReLU.inputGradient(g, output: y, rule: rule)
+      // Each input gets its own buffer: the tape accumulates into stored gradients in place.
+      return [d, d.copy()]
     }
   }
 
