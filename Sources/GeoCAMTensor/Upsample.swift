@@ -11,9 +11,18 @@ public enum Upsample {
     Parallel.forRanges(x.channels * x.batch) { r in
       for plane in r {
         let inp = src.value + plane * h * w, out = dst.value + plane * oh * ow
-        for oy in 0..<oh {
-          let line = inp + (oy / f) * w, o = out + oy * ow
-          for ox in 0..<ow { o[ox] = line[ox / f] }
+        for y in 0..<h {
+          // One output row from the input row, then its f − 1 copies.
+          let line = inp + y * w, o = out + y * f * ow
+          if f == 2 {
+            for x in 0..<w {
+              o[2 * x] = line[x]
+              o[2 * x + 1] = line[x]
+            }
+          } else {
+            for x in 0..<w { (o + x * f).update(repeating: line[x], count: f) }
+          }
+          for r in 1..<f { (o + r * ow).update(from: o, count: ow) }
         }
       }
     }
@@ -74,7 +83,9 @@ public enum Upsample {
     }
   }
 
-  /// Bilinear resampling to `height × width`.
+  /// Bilinear resampling to `height × width`, separably with ATen's arithmetic: each needed
+  /// input row is interpolated along x once (`l0·a + l1·b`), and each output row is
+  /// `h0·row0 + h1·row1`, the same products and sums as the per-pixel formula.
   public static func bilinear(_ x: Tensor, height oh: Int, width ow: Int, alignCorners: Bool) -> Tensor {
     Parallel.configure()
     let ay = LinearAxis(input: x.height, output: oh, alignCorners: alignCorners)
@@ -85,16 +96,20 @@ public enum Upsample {
     let h = x.height, w = x.width
     Parallel.forRanges(x.channels * x.batch) { r in
       let (ay, ax) = axes.value
+      // Rows interpolated along x, one per input row, for the current plane.
+      let rows = UnsafeMutablePointer<Float>.allocate(capacity: h * ow)
+      defer { rows.deallocate() }
       for plane in r {
         let inp = src.value + plane * h * w, out = dst.value + plane * oh * ow
+        for iy in 0..<h {
+          let line = inp + iy * w, row = rows + iy * ow
+          for ox in 0..<ow { row[ox] = ax.w0[ox] * line[ax.i0[ox]] + ax.w1[ox] * line[ax.i1[ox]] }
+        }
         for oy in 0..<oh {
-          let r0 = inp + ay.i0[oy] * w, r1 = inp + ay.i1[oy] * w
+          let r0 = rows + ay.i0[oy] * ow, r1 = rows + ay.i1[oy] * ow
           let h0 = ay.w0[oy], h1 = ay.w1[oy]
           let o = out + oy * ow
-          for ox in 0..<ow {
-            let c0 = ax.i0[ox], c1 = ax.i1[ox], l0 = ax.w0[ox], l1 = ax.w1[ox]
-            o[ox] = h0 * (l0 * r0[c0] + l1 * r0[c1]) + h1 * (l0 * r1[c0] + l1 * r1[c1])
-          }
+          for ox in 0..<ow { o[ox] = h0 * r0[ox] + h1 * r1[ox] }
         }
       }
     }
