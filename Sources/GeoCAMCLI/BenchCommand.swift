@@ -56,7 +56,11 @@ extension GeoCAM {
       let corename = openblas_get_corename().map { String(cString: $0) } ?? "?"
       print("model      \(a.name) + \(a.encoder), \(a.classes) classes")
       print("machine    \(Parallel.workers) workers, OpenBLAS \(corename) single-threaded per worker, FTZ/DAZ \(Parallel.flushesDenormals ? "on" : "off")")
-      print("convs      \(ConvolutionEngine.description) (GEOCAM_CONV_ENGINE=native for the built-in kernels only)")
+      let engineNote =
+        !ConvolutionEngine.dnnlAvailable
+        ? "libdnnl.so.2 not found; apt install libdnnl2 for faster convolutions"
+        : ConvolutionEngine.current == .dnnl ? "GEOCAM_CONV_ENGINE=native for the built-in kernels only" : "GEOCAM_CONV_ENGINE=native"
+      print("convs      \(ConvolutionEngine.description) (\(engineNote))")
       let size = model.task == .segmentation ? tile : 224
       let pixels = Tensor(channels: 3, batch: 1, height: size, width: size)
       var rng: UInt32 = 12345
