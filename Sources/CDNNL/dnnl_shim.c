@@ -146,7 +146,9 @@ typedef struct plan {
   dnnl_primitive_t reorder_in;   // user layout → the primitive's source (NULL: used as is)
   dnnl_primitive_t reorder_out;  // the primitive's destination → user layout (NULL: written in place)
   dnnl_memory_desc_t user_in, user_out, prim_in, prim_out;
-  dnnl_memory_t weights;         // reordered once; owned
+  dnnl_memory_t weights;         // reordered once
+  int owns_weights;              // 0: borrowed from an earlier plan that chose the same layout
+  dnnl_memory_desc_t weights_md;
   size_t scratchpad_bytes;       // the largest of the three primitives' scratchpads
   float *weight_storage;
   struct plan *next;
@@ -177,9 +179,12 @@ static void plan_clear(plan *p) {
   if (p->conv) p_dnnl_primitive_destroy(p->conv);
   if (p->reorder_in) p_dnnl_primitive_destroy(p->reorder_in);
   if (p->reorder_out) p_dnnl_primitive_destroy(p->reorder_out);
-  if (p->weights) p_dnnl_memory_destroy(p->weights);
-  free(p->weight_storage);
+  if (p->weights && p->owns_weights) {
+    p_dnnl_memory_destroy(p->weights);
+    free(p->weight_storage);
+  }
   p->conv = p->reorder_in = p->reorder_out = NULL;
+  p->owns_weights = 0;
   p->weights = NULL;
   p->weight_storage = NULL;
   p->ok = 0;
@@ -255,9 +260,20 @@ static dnnl_stream_t thread_stream(void) {
   return stream;
 }
 
-/// Copies the user's weights into the layout the primitive chose.
+/// Copies the user's weights into the layout the primitive chose, or borrows the copy of an
+/// earlier plan that chose the same layout (plans per seed count would otherwise each hold
+/// one). Called with the convolution's lock held.
 static int reorder_weights(plan *p, const geocam_dnnl_conv *c, const dnnl_memory_desc_t *user,
                            const dnnl_memory_desc_t *chosen) {
+  p->weights_md = *chosen;
+  for (const plan *q = c->plans; q; q = q->next) {
+    if (q != p && q->ok && q->owns_weights && p_dnnl_memory_desc_equal(&q->weights_md, chosen)) {
+      p->weights = q->weights;
+      p->weight_storage = q->weight_storage;
+      return 1;
+    }
+  }
+  p->owns_weights = 1;
   size_t bytes = p_dnnl_memory_desc_get_size(chosen);
   if (posix_memalign((void **)&p->weight_storage, 64, bytes ? bytes : 64) != 0) return 0;
   if (p_dnnl_memory_create(&p->weights, chosen, engine, p->weight_storage) != dnnl_success) return 0;

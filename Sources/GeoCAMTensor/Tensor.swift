@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A dense Float32 feature map stored channel-major: memory order is `[channels][batch][height][width]`.
 ///
 /// Channel-major with the batch inside lets one GEMM serve a whole batch: a convolution's
@@ -197,7 +201,11 @@ public final class BufferRecycler: Sendable {
   public static let shared = BufferRecycler()
 
   private struct State {
-    var limit = 384 << 20
+    var limit: Int = {
+      // GEOCAM_RECYCLE_MB overrides the default budget (0 turns recycling off).
+      if let raw = getenv("GEOCAM_RECYCLE_MB"), let mb = Int(String(cString: raw)), mb >= 0 { return mb << 20 }
+      return 320 << 20
+    }()
     var held = 0
     // Addresses by float count; plain integers keep the state Sendable.
     var free: [Int: [UInt]] = [:]
@@ -206,7 +214,7 @@ public final class BufferRecycler: Sendable {
   private let state = Mutex(State())
   private static let minimumFloats = 16 << 10
 
-  /// Bytes of freed storage kept at most (default 384 MiB; 0 turns recycling off).
+  /// Bytes of freed storage kept at most (default 320 MiB, or `GEOCAM_RECYCLE_MB`; 0 turns recycling off).
   public var budget: Int {
     get { state.withLock { $0.limit } }
     set { state.withLock { $0.limit = Swift.max(0, newValue) } }
