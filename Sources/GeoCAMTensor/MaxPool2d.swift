@@ -63,6 +63,41 @@ public struct MaxPool2d: Sendable {
     return (y, Indices(values: indices, inputHeight: h, inputWidth: w))
   }
 
+  /// The pooled values alone (inference: no pullback, so no indices): each output row is the
+  /// element-wise maximum of its window's input rows, then a maximum along x. NaN wins, as in
+  /// `forward`, so the values are the same.
+  public func forwardValues(_ x: Tensor) -> Tensor {
+    Parallel.configure()
+    let oh = outputSize(x.height), ow = outputSize(x.width)
+    let y = Tensor(uninitializedChannels: x.channels, batch: x.batch, height: oh, width: ow)
+    let h = x.height, w = x.width, k = kernel, s = stride, p = padding
+    let src = UncheckedSendable(x.pointer), dst = UncheckedSendable(y.pointer)
+    @inline(__always) func larger(_ a: Float, _ b: Float) -> Float { (b > a || b.isNaN) ? b : a }
+    Parallel.forRanges(x.channels * x.batch) { r in
+      let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: w)
+      defer { rowMax.deallocate() }
+      for plane in r {
+        let inp = src.value + plane * h * w, out = dst.value + plane * oh * ow
+        for oy in 0..<oh {
+          let y0 = Swift.max(oy * s - p, 0), y1 = Swift.min(oy * s - p + k, h)
+          rowMax.update(from: inp + y0 * w, count: w)
+          for yy in (y0 + 1)..<Swift.max(y1, y0 + 1) {
+            let line = inp + yy * w
+            for i in 0..<w { rowMax[i] = larger(rowMax[i], line[i]) }
+          }
+          let o = out + oy * ow
+          for ox in 0..<ow {
+            let x0 = Swift.max(ox * s - p, 0), x1 = Swift.min(ox * s - p + k, w)
+            var best = -Float.infinity
+            for xx in x0..<x1 { best = larger(best, rowMax[xx]) }
+            o[ox] = best
+          }
+        }
+      }
+    }
+    return y
+  }
+
   /// Routes each output gradient to its window's maximum (indices from a batch-1 forward are
   /// broadcast over the seeds of `dy`).
   public func inputGradient(_ dy: Tensor, indices: Indices) -> Tensor {

@@ -69,6 +69,7 @@ extension Tape {
 
   /// Max pooling.
   public func maxPool(_ x: Traced, _ op: MaxPool2d) -> Traced {
+    guard isRecording else { return record(op.forwardValues(x.value), inputs: [x], label: "maxpool") { _, _ in [] } }
     let (y, indices) = op.forward(x.value)
     return record(y, inputs: [x], label: "maxpool") { g, _ in [op.inputGradient(g, indices: indices)] }
   }

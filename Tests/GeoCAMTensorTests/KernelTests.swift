@@ -141,6 +141,22 @@ struct KernelTests {
     }
   }
 
+  @Test("inference max pooling gives the recorded pooling's values, NaN included")
+  func maxPoolValues() {
+    for (size, kernel, stride, padding) in [(7, 3, 2, 1), (6, 3, 2, 1), (9, 2, 2, 0), (5, 3, 1, 1)] {
+      let x = Tensor(channels: 3, batch: 2, height: size, width: size + 1)
+      Self.random(x, seed: UInt32(size * 10 + kernel))
+      x[1, 0, 2, 3] = .nan
+      x[2, 1, 0, 0] = -.infinity
+      let pool = MaxPool2d(kernel: kernel, stride: stride, padding: padding)
+      let (reference, _) = pool.forward(x)
+      let values = pool.forwardValues(x)
+      #expect(values.shape == reference.shape)
+      #expect(zip(values.values, reference.values).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+      #expect(values.values.contains { $0.isNaN })
+    }
+  }
+
   @Test("group norm pullback matches finite differences, per seed")
   func groupNorm() {
     let x = Tensor(channels: 4, batch: 1, height: 3, width: 3)
