@@ -109,7 +109,7 @@ let package = Package(
     /// GeoTIFFs in Cape Town's CRS written with GDAL, shared by the geo, pipeline and end-to-end tests.
     .target(
       name: "GeoCAMGeoTestSupport", dependencies: ["GeoCAMGeo", "CGDAL"], path: "Tests/GeoCAMGeoTestSupport"),
-    .testTarget(name: "GeoCAMTensorTests", dependencies: ["GeoCAMTensor"]),
+    .testTarget(name: "GeoCAMTensorTests", dependencies: ["GeoCAMTensor", "GeoCAMCore"]),
     .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint"]),
     .testTarget(
       name: "GeoCAMModelsTests",

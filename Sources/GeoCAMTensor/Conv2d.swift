@@ -29,7 +29,8 @@ public struct Conv2d: Sendable {
   let directWeights: (forward: TensorBuffer, backward: TensorBuffer)?
   /// Winograd-transformed weights for ungrouped 3×3 stride-1 convolutions, when it applies.
   let winograd: Winograd3x3?
-  /// oneDNN's primitives for this convolution, when the library loads.
+  /// oneDNN's primitives for this convolution, when the library loads and oneDNN runs this
+  /// kind of convolution (``runsOnDNNL``).
   let dnnl: DNNLConvolution?
 
   /// Creates a convolution from PyTorch-layout weights.
@@ -58,10 +59,13 @@ public struct Conv2d: Sendable {
     } else {
       self.bias = nil
     }
-    dnnl = DNNLConvolution(
-      weight: w, bias: self.bias, outChannels: outChannels, inChannels: inChannels, groups: groups, kernel: kernel,
-      stride: stride, padding: padding, dilation: dilation,
-      mode: Self.dnnlMode(groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation))
+    dnnl =
+      Self.runsOnDNNL(inChannels: inChannels, kernel: kernel, stride: stride, padding: padding)
+      ? DNNLConvolution(
+        weight: w, bias: self.bias, outChannels: outChannels, inChannels: inChannels, groups: groups, kernel: kernel,
+        stride: stride, padding: padding, dilation: dilation,
+        mode: Self.dnnlMode(groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation))
+      : nil
     winograd =
       Winograd3x3.applies(groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
       ? Winograd3x3(weight: UnsafePointer(w.pointer), outChannels: outChannels, inChannels: inChannels) : nil
@@ -98,7 +102,7 @@ public struct Conv2d: Sendable {
     let oh = outputHeight(x.height), ow = outputWidth(x.width)
     // Every path below writes each output element.
     let y = Tensor(uninitializedChannels: outChannels, batch: x.batch, height: oh, width: ow)
-    if let dnnl, ConvolutionEngine.current == .dnnl, runsOnDNNL(backward: false),
+    if let dnnl, ConvolutionEngine.current == .dnnl,
       dnnl.run(backward: false, batch: x.batch, height: x.height, width: x.width, input: x, output: y, pointwise: isPointwise)
     {
       return y
@@ -145,8 +149,7 @@ public struct Conv2d: Sendable {
     let mPerGroup = outChannels / groups
     // Every path writes each element except col2im, which accumulates and zeroes first.
     let dx = Tensor(uninitializedChannels: inChannels, batch: dy.batch, height: height, width: width)
-    if let dnnl, ConvolutionEngine.current == .dnnl, runsOnDNNL(backward: true), outputHeight(height) == dy.height,
-      outputWidth(width) == dy.width,
+    if let dnnl, ConvolutionEngine.current == .dnnl, outputHeight(height) == dy.height, outputWidth(width) == dy.width,
       dnnl.run(backward: true, batch: dy.batch, height: height, width: width, input: dy, output: dx, pointwise: isPointwise)
     {
       return dx
@@ -169,10 +172,6 @@ public struct Conv2d: Sendable {
     return dx
   }
 
-  /// Where oneDNN beat the built-in kernels in place in the model (`geocam bench`'s per-layer
-  /// profile, both engines alternated): ResNeXt's grouped 3×3 convolutions (1.5–1.8×), the
-  /// pointwise 1×1 convolutions on its GEMM kernels (about 10 %) and the decoder's 3×3.
-  /// Strided 1×1 downsamples were slower there and stay on the built-in kernels, as does the stem.
   /// Pointwise convolutions keep GeoCAM's layout (oneDNN's GEMM kernels need no reorder);
   /// ungrouped 3×3 stride-1 ones use Winograd F(4×4, 3×3) (2–4× the direct kernels here;
   /// maps and logits stay within the parity tolerances); the rest run direct on blocked layouts.
@@ -187,9 +186,14 @@ public struct Conv2d: Sendable {
     return geocam_dnnl_blocked
   }
 
-  func runsOnDNNL(backward: Bool) -> Bool {
-    if isPointwise { return true }
-    if kernel == (1, 1) { return false }
+  /// Where oneDNN beat the built-in kernels in place in the model (`geocam bench`'s per-layer
+  /// profile, both engines alternated): ResNeXt's grouped 3×3 convolutions (1.5–1.8×), the
+  /// pointwise 1×1 convolutions on its GEMM kernels (about 10 %) and the decoder's 3×3.
+  /// Strided 1×1 downsamples were slower there and stay on the built-in kernels, as does the stem.
+  static func runsOnDNNL(
+    inChannels: Int, kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int)
+  ) -> Bool {
+    if kernel == (1, 1) { return stride == (1, 1) && padding == (0, 0) }
     // The stem: oneDNN's forward was 2× faster, but its rounding of the first layer moved enough
     // ReLU decisions downstream to put layer4's gradients 0.8 % off PyTorch's (the parity
     // test's bound is 0.1 %); its input gradient to 3 channels was slower.

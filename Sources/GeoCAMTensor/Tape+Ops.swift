@@ -92,9 +92,9 @@ extension Tape {
     let y = Elementwise.addReLU(a.value, b.value)
     guard isRecording else { return record(y, inputs: [a, b], label: "add") { _, _ in [] } }
     return record(y, inputs: [a, b], label: "relu") { g, rule in
+      // One buffer for both inputs: the tape copies it for the second owner only if it must.
       let d = ReLU.inputGradient(g, output: y, rule: rule)
-      // Each input gets its own buffer: the tape accumulates into stored gradients in place.
-      return [d, d.copy()]
+      return [d, d]
     }
   }
 

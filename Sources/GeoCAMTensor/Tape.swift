@@ -147,19 +147,20 @@ public final class Tape {
         if profile[key] == nil { order.append(key) }
         profile[key, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
       }
-      // Pass-through pullbacks (add, sum) hand the same buffer to several inputs; a buffer
-      // stored twice would be corrupted by the next accumulation, so only its first
-      // owner may keep it (and none, if the output's own gradient is kept).
-      var handedOut = keepOutput
+      // Pullbacks may hand one buffer to several inputs (add and sum pass g through; a fused
+      // add + ReLU hands out its one result). A buffer stored twice would be corrupted by the
+      // next accumulation, so only its first owner keeps it and later ones get copies (and g
+      // has an owner already when the output's own gradient is kept).
+      var owned: [ObjectIdentifier] = keepOutput ? [ObjectIdentifier(g.buffer)] : []
       for (input, ig) in zip(node.inputs, inputGrads) {
         guard input >= 0, depends(input), let ig else { continue }
         if let existing = grads[input] {
           Elementwise.accumulate(existing, ig)
-        } else if ig.buffer === g.buffer {
-          grads[input] = handedOut ? ig.copy() : ig
-          handedOut = true
+        } else if owned.contains(ObjectIdentifier(ig.buffer)) {
+          grads[input] = ig.copy()
         } else {
           grads[input] = ig
+          owned.append(ObjectIdentifier(ig.buffer))
         }
       }
     }

@@ -1,4 +1,5 @@
 import Dispatch
+import GeoCAMCore
 import Testing
 
 @testable import GeoCAMTensor
@@ -43,17 +44,17 @@ struct DNNLConvolutionTests {
 
   @Test("forward and input gradient equal the built-in kernels", arguments: shapes)
   func matchesBuiltIn(_ s: Shape) {
-    var rng = SplitMix(seed: UInt64(s.cin * 31 + s.cout * 7 + s.k + s.size))
+    var rng = SeededRandom(seed: UInt64(s.cin * 31 + s.cout * 7 + s.k + s.size))
     let perOut = (s.cin / s.groups) * s.k * s.k
     let bound = 1 / Float(perOut).squareRoot()
-    let weight = (0..<(s.cout * perOut)).map { _ in rng.uniform(-bound, bound) }
-    let bias = (0..<s.cout).map { _ in rng.uniform(-0.5, 0.5) }
+    let weight = (0..<(s.cout * perOut)).map { _ in Float.random(in: -bound..<bound, using: &rng) }
+    let bias = (0..<s.cout).map { _ in Float.random(in: -0.5..<0.5, using: &rng) }
     let conv = Conv2d(
       weight: weight, bias: bias, outChannels: s.cout, inChannels: s.cin, kernel: (s.k, s.k),
       stride: (s.stride, s.stride), padding: (s.k / 2, s.k / 2), groups: s.groups)
     let x = Tensor(
       channels: s.cin, batch: s.batch, height: s.size, width: s.size,
-      values: (0..<(s.cin * s.batch * s.size * s.size)).map { _ in rng.uniform(-1, 1) })
+      values: (0..<(s.cin * s.batch * s.size * s.size)).map { _ in Float.random(in: -1..<1, using: &rng) })
     let reference = Self.with(.native) { conv.forward(x) }
     let fast = Self.with(.dnnl) { conv.forward(x) }
     #expect(fast.shape == reference.shape)
@@ -62,7 +63,7 @@ struct DNNLConvolutionTests {
     let oh = conv.outputHeight(s.size), ow = conv.outputWidth(s.size)
     let dy = Tensor(
       channels: s.cout, batch: s.batch, height: oh, width: ow,
-      values: (0..<(s.cout * s.batch * oh * ow)).map { _ in rng.uniform(-1, 1) })
+      values: (0..<(s.cout * s.batch * oh * ow)).map { _ in Float.random(in: -1..<1, using: &rng) })
     let dxReference = Self.with(.native) { conv.inputGradient(dy, height: s.size, width: s.size) }
     let dxFast = Self.with(.dnnl) { conv.inputGradient(dy, height: s.size, width: s.size) }
     #expect(Self.relativeError(dxFast, dxReference) <= 1e-5, "input gradient \(s)")
@@ -74,17 +75,17 @@ extension DNNLConvolutionTests {
   /// the pipeline's workers): each call must own its scratch space.
   @Test("the same convolutions from two threads at once give each thread its own result")
   func concurrentCalls() {
-    var rng = SplitMix(seed: 7)
+    var rng = SeededRandom(seed: 7)
     let convs = [(256, 128, 3, 1), (128, 128, 3, 32), (128, 256, 1, 1)].map { cin, cout, k, g in
       let perOut = (cin / g) * k * k
       return Conv2d(
-        weight: (0..<(cout * perOut)).map { _ in rng.uniform(-0.1, 0.1) }, outChannels: cout, inChannels: cin,
+        weight: (0..<(cout * perOut)).map { _ in Float.random(in: -0.1..<0.1, using: &rng) }, outChannels: cout, inChannels: cin,
         kernel: (k, k), padding: (k / 2, k / 2), groups: g)
     }
     let inputs = (0..<2).map { _ in
       (
-        Tensor(channels: 256, height: 24, width: 24, values: (0..<(256 * 576)).map { _ in rng.uniform(-1, 1) }),
-        Tensor(channels: 128, height: 24, width: 24, values: (0..<(128 * 576)).map { _ in rng.uniform(-1, 1) })
+        Tensor(channels: 256, height: 24, width: 24, values: (0..<(256 * 576)).map { _ in Float.random(in: -1..<1, using: &rng) }),
+        Tensor(channels: 128, height: 24, width: 24, values: (0..<(128 * 576)).map { _ in Float.random(in: -1..<1, using: &rng) })
       )
     }
     @Sendable func chain(_ x: (Tensor, Tensor)) -> [Float] {
@@ -108,21 +109,5 @@ extension DNNLConvolutionTests {
         #expect(results.values == expected)
       }
     }
-  }
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
-    lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
   }
 }
