@@ -114,7 +114,7 @@ let package = Package(
     .testTarget(
       name: "GeoCAMModelsTests",
       dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMTestSupport"]),
-    .testTarget(name: "GeoCAMGeoTests", dependencies: ["GeoCAMGeo", "GeoCAMGeoTestSupport", "CGDAL"]),
+    .testTarget(name: "GeoCAMGeoTests", dependencies: ["GeoCAMGeo", "GeoCAMCore", "GeoCAMGeoTestSupport", "CGDAL"]),
     .testTarget(name: "GeoCAMImagingTests", dependencies: ["GeoCAMImaging"]),
     .testTarget(
       name: "GeoCAMExplainTests",

@@ -61,13 +61,22 @@ public final class GeoTIFFLayerWriter {
     public var bigTIFF: String
     /// Compression effort (ZSTD_LEVEL or ZLEVEL); nil = GDAL's default (ZSTD 9, DEFLATE 6).
     public var level: Int?
+    /// TIFF predictor when compressed: 1 none, 2 horizontal differencing, 3 floating point;
+    /// nil = 2 for bytes, 3 for floats. (libtiff's floating-point predictor shuffles bytes one
+    /// at a time: it cost more CPU than ZSTD level 1 itself in our measurements, for files
+    /// no smaller than with 2.)
+    public var predictor: Int?
 
     /// Defaults: 256-pixel tiles, DEFLATE, BIGTIFF=IF_SAFER.
-    public init(blockSize: Int = 256, compression: Compression = .deflate, bigTIFF: String = "IF_SAFER", level: Int? = nil) {
+    public init(
+      blockSize: Int = 256, compression: Compression = .deflate, bigTIFF: String = "IF_SAFER", level: Int? = nil,
+      predictor: Int? = nil
+    ) {
       self.blockSize = blockSize
       self.compression = compression
       self.bigTIFF = bigTIFF
       self.level = level
+      self.predictor = predictor
     }
   }
 
@@ -127,7 +136,8 @@ public final class GeoTIFFLayerWriter {
       ("SPARSE_OK", "TRUE"),
     ]
     if compression != .none {
-      creation.append(("PREDICTOR", sampleType == .byte ? "2" : "3"))
+      let predictor = options.predictor.map { min(max($0, 1), 3) } ?? (sampleType == .byte ? 2 : 3)
+      creation.append(("PREDICTOR", String(predictor)))
     }
     if let level = options.level {
       switch compression {
@@ -277,12 +287,70 @@ public final class GeoTIFFLayerWriter {
     try writeWindow(band: band, x: x, y: y, width: width, height: height, values: values, type: GDT_Byte)
   }
 
+  // MARK: - Overviews written by the caller
+
+  /// Overview factors created empty by `createOverviews`, in order.
+  public private(set) var createdOverviews: [Int] = []
+
+  /// Creates the overview levels `factors` (ascending) empty, for the caller to fill with
+  /// `writeOverview` as its data arrives (see `OverviewDownsampler`), instead of `finish`
+  /// building them by reading the whole layer back. `finish` then leaves them as written.
+  public func createOverviews(_ factors: [Int]) throws {
+    let h = try openHandle()
+    guard !factors.isEmpty else { return }
+    guard createdOverviews.isEmpty, zip(factors, factors.dropFirst()).allSatisfy({ $0 < $1 }), factors[0] >= 2 else {
+      throw GeoError(path, "overview factors \(factors) must be ascending, ≥ 2, and created once")
+    }
+    var lv = factors.map { Int32($0) }
+    CPLErrorReset()
+    // "NONE": the levels get their directories but no computed pixels.
+    try GDALRuntime.check(
+      GDALBuildOverviews(h, "NONE", Int32(lv.count), &lv, 0, nil, nil, nil), path, "cannot create overviews \(factors)")
+    createdOverviews = factors
+  }
+
+  /// Overview size of `factor` for a `width × height` layer, as GDAL makes it (rounded up).
+  public static func overviewSize(width: Int, height: Int, factor: Int) -> (width: Int, height: Int) {
+    ((width + factor - 1) / factor, (height + factor - 1) / factor)
+  }
+
+  /// Writes a window of overview level `level` (index into `createdOverviews`) of band `band`.
+  public func writeOverview(level: Int, band: Int, x: Int, y: Int, width w: Int, height h: Int, values: [Float]) throws {
+    try writeOverviewWindow(level: level, band: band, x: x, y: y, width: w, height: h, values: values, type: GDT_Float32)
+  }
+
+  /// Writes a window of overview level `level` of band `band` (Byte layers).
+  public func writeOverview(level: Int, band: Int, x: Int, y: Int, width w: Int, height h: Int, values: [UInt8]) throws {
+    try writeOverviewWindow(level: level, band: band, x: x, y: y, width: w, height: h, values: values, type: GDT_Byte)
+  }
+
+  private func writeOverviewWindow<T>(
+    level: Int, band: Int, x: Int, y: Int, width w: Int, height h: Int, values: [T], type: GDALDataType
+  ) throws {
+    guard createdOverviews.indices.contains(level) else {
+      throw GeoError(path, "overview level \(level) was not created (levels: \(createdOverviews))")
+    }
+    let size = Self.overviewSize(width: width, height: height, factor: createdOverviews[level])
+    guard w > 0, h > 0, x >= 0, y >= 0, x + w <= size.width, y + h <= size.height, values.count == w * h else {
+      throw GeoError(path, "overview window \(x),\(y) \(w)x\(h) does not fit the \(size.width)x\(size.height) overview")
+    }
+    guard let b = GDALGetOverview(try self.band(band), Int32(level)) else {
+      throw GeoError(path, "band \(band) has no overview \(level)")
+    }
+    try writeWindow(to: b, x: x, y: y, width: w, height: h, values: values, type: type, what: "overview \(level) of band \(band)")
+  }
+
   /// Both `write`s: `type` is the GDAL type of `T`; GDAL converts to the band's type.
   private func writeWindow<T>(
     band: Int, x: Int, y: Int, width: Int, height: Int, values: [T], type: GDALDataType
   ) throws {
     try checkWindow(band: band, x: x, y: y, width: width, height: height, count: values.count)
-    let b = try self.band(band)
+    try writeWindow(to: try self.band(band), x: x, y: y, width: width, height: height, values: values, type: type, what: "band \(band)")
+  }
+
+  private func writeWindow<T>(
+    to b: GDALRasterBandH, x: Int, y: Int, width: Int, height: Int, values: [T], type: GDALDataType, what: String
+  ) throws {
     CPLErrorReset()
     // GF_Write only reads the buffer; GDAL's signature is just not const.
     let err = values.withUnsafeBytes { buf in
@@ -290,7 +358,7 @@ public final class GeoTIFFLayerWriter {
         b, GF_Write, Int32(x), Int32(y), Int32(width), Int32(height),
         UnsafeMutableRawPointer(mutating: buf.baseAddress), Int32(width), Int32(height), type, 0, 0, nil)
     }
-    try GDALRuntime.check(err, path, "cannot write window \(x),\(y) \(width)x\(height) of band \(band)")
+    try GDALRuntime.check(err, path, "cannot write window \(x),\(y) \(width)x\(height) of \(what)")
   }
 
   private func checkWindow(band: Int, x: Int, y: Int, width w: Int, height h: Int, count: Int) throws {
@@ -316,11 +384,31 @@ public final class GeoTIFFLayerWriter {
     return out
   }
 
-  /// Builds internal overviews (`nil` = automatic factors; [] = none), closes the file and renames
-  /// it (with its sidecars) to `path`, replacing an existing file there.
+  /// Compresses and writes the blocks written so far of every band (GDALFlushRasterCache), and
+  /// of the created overview levels `overviewLevels` (indices into `createdOverviews`). Call it
+  /// once whole file blocks are complete: a partial block flushed now is compressed again, and
+  /// appended to the file again, when the rest of it arrives.
+  public func flush(overviewLevels: [Int] = []) throws {
+    CPLErrorReset()
+    for b in 1...bandCount {
+      let band = try self.band(b)
+      GDALFlushRasterCache(band)
+      for level in overviewLevels where createdOverviews.indices.contains(level) {
+        if let o = GDALGetOverview(band, Int32(level)) { GDALFlushRasterCache(o) }
+      }
+    }
+    guard CPLGetLastErrorType().rawValue < CE_Failure.rawValue else {
+      throw GeoError(path, "cannot write the layer to disk: \(GDALRuntime.lastErrorMessage())")
+    }
+  }
+
+  /// Builds internal overviews (`nil` = automatic factors; [] = none; nothing when the caller
+  /// created and wrote them), closes the file and renames it (with its sidecars) to `path`,
+  /// replacing an existing file there.
   public func finish(overviews: [Int]? = nil, resampling: OverviewResampling = .average) throws {
     let h = try openHandle()
-    let levels = (overviews ?? GeoTIFFLayerWriter.overviewFactors(width: width, height: height))
+    // Overviews the caller created and wrote are kept as they are.
+    let levels = (createdOverviews.isEmpty ? overviews ?? GeoTIFFLayerWriter.overviewFactors(width: width, height: height) : [])
       .filter { $0 >= 2 && width / $0 >= 1 && height / $0 >= 1 }
     do {
       if !levels.isEmpty {

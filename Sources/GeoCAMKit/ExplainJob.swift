@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GeoCAMCheckpoint
 import GeoCAMExplain
 import GeoCAMImaging
@@ -20,8 +21,18 @@ public struct OpenedCheckpoint {
 
   /// Opens `path` (metadata `overrides` win over the file, e.g. `--class-names`).
   public init(path: String, overrides: ModelMetadata? = nil, foldBatchNorm: Bool = false) throws {
-    bundle = try ModelBundle.load(path: path, overrides: overrides, foldBatchNorm: foldBatchNorm)
-    sha256 = try SHA256.hex(ofFile: path)
+    // The hash reads the file on a second core while this one builds the model.
+    let hash = Mutex<Result<String, any Error>?>(nil)
+    let hashed = DispatchGroup()
+    DispatchQueue.global().async(group: hashed) {
+      let r = Result { try SHA256.hex(ofFile: path) }
+      hash.withLock { $0 = r }
+    }
+    let loaded = Result { try ModelBundle.load(path: path, overrides: overrides, foldBatchNorm: foldBatchNorm) }
+    hashed.wait()
+    bundle = try loaded.get()
+    // The group's wait orders the hash's write before this read.
+    sha256 = try hash.withLock { $0 }?.get() ?? SHA256.hex(ofFile: path)
   }
 
   /// Wraps a model built in memory (tests, benchmarks).

@@ -69,24 +69,33 @@ public enum CityPipeline {
 
     let grid = try plan.grid()
     let owned = shard?.range(of: plan.blockCount) ?? 0..<plan.blockCount
-    var counts = try computeBlocks(
-      plan: plan, grid: grid, owned: owned, raster: raster, model: model, state: state, report: report)
-    counts.total = grid.count
-
-    report(.phase("writing \(shard == nil ? "outputs" : "parts") of \(paths.explanations)"))
     let staging = state.directory.appendingPathComponent("staging")
     try? FileManager.default.removeItem(at: staging)
     try Folder.create(staging)
     let staged = paths.staged(in: staging)
-    let writer = SceneWriter(
-      plan: plan, blocks: Array(owned), part: shard != nil, readBlock: { try state.loadBlock($0, plan: plan) })
-    var quicklook = Quicklook(width: plan.quicklookWidth, height: plan.quicklookHeight)
+    // Without scene normalisation every block's final values are known once it is blended, so
+    // the layers are written while the model computes; scene normalisation needs the whole
+    // scene's percentile first, so it writes them all at the end.
+    let divisorsNeeded = shard == nil && plan.normalization == .scene && plan.layerCount > 0
+    let layers = divisorsNeeded ? nil : try SceneLayerFiles(plan: plan, part: shard != nil, paths: staged, divisors: nil)
+    var (counts, quicklook) = try computeBlocks(
+      plan: plan, grid: grid, owned: owned, raster: raster, model: model, state: state, layers: layers, report: report)
+    counts.total = grid.count
+
+    report(.phase("writing \(shard == nil ? "outputs" : "parts") of \(paths.explanations)"))
     for i in owned {
       let block = plan.block(i)
       place(try state.loadImagery(block), of: block, plan: plan, into: &quicklook)
     }
-    let divisors = shard == nil ? try sceneDivisors(writer) : nil
-    try writer.write(to: staged, divisors: divisors, quicklook: &quicklook)
+    var divisors: [Float]? = nil
+    if let layers {
+      try layers.finish()
+    } else {
+      let writer = SceneWriter(
+        plan: plan, blocks: Array(owned), part: shard != nil, readBlock: { try state.loadBlock($0, plan: plan) })
+      divisors = try sceneDivisors(writer)
+      try writer.write(to: staged, divisors: divisors, quicklook: &quicklook)
+    }
     if shard == nil {
       try PNGImage(try quicklook.render(palette: SeedPalette.palette(for: plan.classNames))).write(to: staged.quicklook)
     } else {
@@ -284,15 +293,20 @@ public enum CityPipeline {
     var notComputed: [Int: Int] = [:]
   }
 
-  /// Computes every owned block not finished yet, persisting tiles and blocks as it goes.
+  /// Computes every owned block not finished yet, persisting tiles and blocks as it goes, and
+  /// returns the counts and the quicklook's classes and heat (filled when `layers` is given).
+  ///
+  /// This thread reads the input and runs the model; a writer thread (`BackgroundQueue`, idle
+  /// priority) blends, persists blocks and writes `layers` behind it. Each tile is saved to the
+  /// resume state here, before it is handed over, so a kill loses no finished tile.
   static func computeBlocks(
     plan: ScenePlan, grid: TileGrid, owned: Range<Int>, raster: GeoRaster, model: any TileModel,
-    state: RunState, report: (PipelineEvent) -> Void
-  ) throws -> Counts {
+    state: RunState, layers: SceneLayerFiles?, report: (PipelineEvent) -> Void
+  ) throws -> (Counts, Quicklook) {
     var counts = Counts()
     let xw = BlendWindow(origins: grid.xOrigins, tileSize: plan.tileSize, hard: plan.overlap == 0)
     let yw = BlendWindow(origins: grid.yOrigins, tileSize: plan.tileSize, hard: plan.overlap == 0)
-    var done = owned.map { state.isDone(plan.block($0)) }
+    let done = owned.map { state.isDone(plan.block($0)) }
     counts.blocksReused = done.filter { $0 }.count
     func isDone(_ b: Int) -> Bool { done[b - owned.lowerBound] }
 
@@ -317,10 +331,22 @@ public enum CityPipeline {
     counts.reused = counts.needed - toCompute
     report(.started(tiles: toCompute, reused: counts.reused, blocks: owned.count))
 
+    let sink = BlockSink(
+      plan: plan, owned: owned, state: state, xWeights: xw, yWeights: yw, done: done, layers: layers,
+      quicklook: Quicklook(width: plan.quicklookWidth, height: plan.quicklookHeight))
+    // A few tiles of slack: the writer catches up while the next tile computes.
+    let writer = BackgroundQueue(limit: 4)
+    var drained = false
+    // On an error the writer drops what it has not started and stops before this returns.
+    defer { writer.close(discardQueued: !drained) }
     let clock = Date()
     let runner = TileRunner(plan: plan, model: model)
-    for i in owned where !isDone(i) {
+    for i in owned {
       let block = plan.block(i)
+      if isDone(i) {
+        try writer.submit { try sink.writeStored(block) }
+        continue
+      }
       let tiles = plan.tiles(for: block, in: grid)
       let missing = Set(tiles.filter { !state.hasTile($0) })
       // One read for every tile this block still needs (GDAL decodes each file block once).
@@ -329,12 +355,13 @@ public enum CityPipeline {
         let union = missing.reduce(firstMissing.window) { $0.union($1.window) }
         source = try raster.readWindow(union, bands: plan.bands)
       }
-      var acc = BlockAccumulator(plan: plan, block: block, xWeights: xw, yWeights: yw)
+      try writer.submit { sink.begin(block) }
       for tile in tiles {
-        let result: TileResult
+        var computed: TileResult? = nil
         if missing.contains(tile), let source {
-          result = try runner.run(tile, source: source)
+          let result = try runner.run(tile, source: source)
           try state.saveTile(result, tile: tile)
+          computed = result
           counts.read += 1
           if result.skipped { counts.skipped += 1 }
           if !result.explained.isEmpty { counts.explained += 1 }
@@ -344,20 +371,16 @@ public enum CityPipeline {
           report(.tiles(
             done: counts.read, total: toCompute, tilesPerSecond: rate,
             eta: rate > 0 ? Double(toCompute - counts.read) / rate : nil))
-        } else {
-          result = try state.loadTile(tile)
         }
-        try acc.add(result, tile: tile)
+        let handed = UncheckedBox(computed)
+        try writer.submit { try sink.add(tile, result: handed.value) }
       }
       let imagery = try readImagery(block, plan: plan, raster: raster)
-      try state.saveBlock(block, data: acc.finish(), imagery: imagery, plan: plan)
-      done[i - owned.lowerBound] = true
-      // A tile goes once every block of this share that needs it is written.
-      for tile in tiles where plan.consumers(of: tile).filter({ owned.contains($0) }).allSatisfy(isDone) {
-        state.removeTile(tile)
-      }
+      try writer.submit { try sink.end(block, tiles: tiles, imagery: imagery) }
     }
-    return counts
+    try writer.drain()
+    drained = true
+    return (counts, sink.quicklook)
   }
 
   /// The quicklook imagery samples of a block (RGBA, row-major over the block's quicklook

@@ -144,15 +144,16 @@ final class RunState {
     }
   }
 
-  /// A Float32 block raster with nodata, ZSTD (or DEFLATE) + floating-point predictor, no overviews.
+  /// A Float32 block raster with nodata, ZSTD (or DEFLATE) + horizontal differencing, no overviews.
   static func writeRaster(
     path: String, values: [Float], bands: Int, width: Int, height: Int, georeferencing: Georeferencing
   ) throws {
     let w = try GeoTIFFLayerWriter(
       path: path, width: width, height: height, bandCount: bands, sampleType: .float32,
-      // Level 1: state blocks live until the outputs are written; GDAL's default ZSTD level (9)
-      // cost about 3 % of a demo run's CPU time.
-      georeferencing: georeferencing, options: .init(blockSize: 256, compression: .zstd, level: 1))
+      // Level 1 and horizontal differencing: state blocks live until the outputs are written,
+      // and are written while the model computes. GDAL's default ZSTD level (9) cost about 3 % of
+      // a demo run's CPU time; the floating-point predictor doubled the cost of level 1.
+      georeferencing: georeferencing, options: .init(blockSize: 256, compression: .zstd, level: 1, predictor: 2))
     let plane = width * height
     for b in 0..<bands {
       try w.setNoData(Double(CityPipeline.noData), band: b + 1)

@@ -1,4 +1,5 @@
 import CDNNL
+import Synchronization
 
 /// A frozen 2-D convolution (cross-correlation, as PyTorch's `nn.Conv2d`) with groups, stride,
 /// padding and dilation. Forward and input gradient run on oneDNN when it is installed
@@ -26,9 +27,11 @@ public struct Conv2d: Sendable {
   /// Optional per-output-channel bias.
   public let bias: TensorBuffer?
   /// Repacked weights for the direct grouped kernel (forward, input gradient), when it applies.
-  let directWeights: (forward: TensorBuffer, backward: TensorBuffer)?
+  var directWeights: (forward: TensorBuffer, backward: TensorBuffer)? { native.weights.direct }
   /// Winograd-transformed weights for ungrouped 3×3 stride-1 convolutions, when it applies.
-  let winograd: Winograd3x3?
+  var winograd: Winograd3x3? { native.weights.winograd }
+  /// The built-in kernels' prepared weights.
+  let native: NativeConvWeights
   /// oneDNN's primitives for this convolution, when the library loads and oneDNN runs this
   /// kind of convolution (``runsOnDNNL``).
   let dnnl: DNNLConvolution?
@@ -66,20 +69,25 @@ public struct Conv2d: Sendable {
         stride: stride, padding: padding, dilation: dilation,
         mode: Self.dnnlMode(groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation))
       : nil
-    winograd =
-      Winograd3x3.applies(groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
-      ? Winograd3x3(weight: UnsafePointer(w.pointer), outChannels: outChannels, inChannels: inChannels) : nil
-    if GroupedConvKernel.applies(
+    let winogradApplies = Winograd3x3.applies(
+      groups: groups, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
+    let directApplies = GroupedConvKernel.applies(
       groups: groups, inChannels: inChannels, kernel: kernel, stride: stride, padding: padding, dilation: dilation)
-    {
+    native = NativeConvWeights { [outChannels, inChannels, groups] in
+      let winograd =
+        winogradApplies ? Winograd3x3(weight: UnsafePointer(w.pointer), outChannels: outChannels, inChannels: inChannels) : nil
+      guard directApplies else { return (nil, winograd) }
       let (co, ci) = (outChannels / groups, inChannels / groups)
-      directWeights = (
+      let direct = (
         GroupedConvKernel.pack(UnsafePointer(w.pointer), groups: groups, outPerGroup: co, inPerGroup: ci),
         GroupedConvKernel.backwardWeights(UnsafePointer(w.pointer), groups: groups, outPerGroup: co, inPerGroup: ci)
       )
-    } else {
-      directWeights = nil
+      return (direct, winograd)
     }
+    // With oneDNN running this convolution the built-in kernels are a fallback
+    // (GEOCAM_CONV_ENGINE=native, a failed oneDNN call): their weights wait for first use, which
+    // saves loading time and memory.
+    if dnnl == nil { _ = native.weights }
   }
 
   /// Output height for an input of height `h`.
@@ -325,6 +333,25 @@ public struct Conv2d: Sendable {
           }
         }
       }
+    }
+  }
+}
+
+/// The weights the built-in kernels prepare from a convolution's weights (repacked for the
+/// grouped kernel, Winograd-transformed), made once, on first use, by whichever thread needs them.
+final class NativeConvWeights: @unchecked Sendable {
+  typealias Weights = (direct: (forward: TensorBuffer, backward: TensorBuffer)?, winograd: Winograd3x3?)
+  private let make: () -> Weights
+  private let state = Mutex<Weights?>(nil)
+
+  init(_ make: @escaping () -> Weights) { self.make = make }
+
+  var weights: Weights {
+    state.withLock { value in
+      if let value { return value }
+      let made = make()
+      value = made
+      return made
     }
   }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import GeoCAMPipeline
+
+@Suite struct BackgroundQueueTests {
+  struct Failure: Error, Equatable { let n: Int }
+
+  @Test func runsJobsInOrderAndDrains() throws {
+    let queue = BackgroundQueue(limit: 2)
+    defer { queue.close() }
+    let seen = Mutex<[Int]>([])
+    for i in 0..<50 {
+      try queue.submit {
+        // Slow jobs make the caller wait on the limit now and then.
+        if i % 10 == 0 { usleep(2000) }
+        seen.withLock { $0.append(i) }
+      }
+    }
+    try queue.drain()
+    #expect(seen.withLock { $0 } == Array(0..<50))
+  }
+
+  @Test func firstErrorStopsTheQueueAndIsRethrown() throws {
+    let queue = BackgroundQueue(limit: 1)
+    defer { queue.close() }
+    let ran = Mutex<[Int]>([])
+    try queue.submit { ran.withLock { $0.append(0) } }
+    try queue.submit { throw Failure(n: 1) }
+    // Later jobs are dropped: submit or drain reports the failure.
+    var reported: (any Error)? = nil
+    do {
+      for i in 2..<20 { try queue.submit { ran.withLock { $0.append(i) } } }
+      try queue.drain()
+    } catch {
+      reported = error
+    }
+    #expect(reported as? Failure == Failure(n: 1))
+    #expect(throws: Failure.self) { try queue.drain() }
+    #expect(throws: Failure.self) { try queue.submit {} }
+    // Jobs run in order, so none queued after the failing one ever ran.
+    #expect(ran.withLock { $0 } == [0])
+  }
+
+  @Test func closeLetsQueuedJobsFinish() throws {
+    let queue = BackgroundQueue(limit: 4)
+    let count = Mutex(0)
+    for _ in 0..<4 { try queue.submit { usleep(1000); count.withLock { $0 += 1 } } }
+    try queue.drain()
+    queue.close()
+    #expect(count.withLock { $0 } == 4)
+  }
+}
