@@ -9,7 +9,10 @@ Workloads:
 - forward: logits of one tile (batch 1, float32);
 - explain (geocam and PyTorch only): one forward, gradients of 3 class-mean targets to
   `encoder.layer4.2.conv3` in one batched backward, and guided gradients of the same targets to
-  the pixels (PyTorch: guided ReLUs in a second module copy, batched with is_grads_batched).
+  the pixels (PyTorch: guided ReLUs in a second module copy, batched with is_grads_batched);
+- pipeline (geocam only, the first BENCH_PIPELINE_ROUNDS rounds): `geocam explain` end to end
+  on Tiles/demo-main.tif with every tile explained, and on a one-tile window, compared per tile
+  with geocam's explain median.
 """
 import json
 import os
@@ -18,6 +21,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -28,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CKPT = os.path.join(ROOT, "Checkpoints", "geocam-demo-fpn-resnext50_32x4d.safetensors")
 GEOCAM = os.path.join(ROOT, ".build", "release", "geocam")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+PIPELINE_ROUNDS = int(os.environ.get("BENCH_PIPELINE_ROUNDS", "3"))
 THREADS = 2
 torch.set_num_threads(THREADS)
 torch.set_flush_denormal(True)
@@ -109,6 +114,25 @@ def geocam_times():
     return f, e, (float(m.group(1)), float(m.group(2))) if m else (None, None)
 
 
+SCENE = os.path.join(ROOT, "Tiles", "demo-main.tif")
+
+
+def geocam_pipeline(window=None):
+    """`geocam explain` end to end on the demo scene (every tile explained, a fresh output):
+    seconds and tiles computed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "scene.tif")
+        cmd = [GEOCAM, "explain", SCENE, "--checkpoint", CKPT, "--output", out, "--explain-where", "all", "--quiet"]
+        if window:
+            cmd += ["--window", window]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        seconds = time.perf_counter() - t0
+        with open(os.path.join(tmp, "scene.json")) as f:
+            tiles = json.load(f)["tiles"]["read"]
+    return seconds, tiles
+
+
 def cpu_model():
     try:
         for line in open("/proc/cpuinfo"):
@@ -165,6 +189,7 @@ def main():
 
     times = {k: [] for k in ["geocam_forward", "geocam_explain", "torch_forward", "torch_explain", "onnxruntime_forward", "openvino_forward"]}
     rates = {"geocam_forward": [], "geocam_explain": [], "openvino_forward": []}
+    pipeline = []  # (seconds, tiles) of the whole scene and of one tile, per round
     for r in range(ROUNDS + 1):
         gf, ge, (gtf, gte) = geocam_times()
         vt = ov_throughput()
@@ -181,13 +206,34 @@ def main():
             continue  # warm-up round
         for k, v in zip(times, [gf, ge, tf, te, of, vf]):
             times[k].append(v)
-        print(f"round {r}: geocam {gf:.3f}/{ge:.3f}  torch {tf:.3f}/{te:.3f}  ort {of:.3f}  openvino {vf:.3f}", file=sys.stderr)
+        line = f"round {r}: geocam {gf:.3f}/{ge:.3f}  torch {tf:.3f}/{te:.3f}  ort {of:.3f}  openvino {vf:.3f}"
+        if r <= PIPELINE_ROUNDS:
+            scene, one = geocam_pipeline(), geocam_pipeline(window="0,0,320,320")
+            pipeline.append((scene, one))
+            line += f"  pipeline {scene[0]:.1f} s / {scene[1]} tiles, one tile {one[0]:.1f} s"
+        print(line, file=sys.stderr)
     summary = {k: {"best": min(v), "median": statistics.median(v)} for k, v in times.items()}
     result = {
         "rounds": ROUNDS, "threads": THREADS, "machine": cpu_model(),
         "torch": torch.__version__, "onnxruntime": ort.__version__, "openvino": ov.__version__, "times": summary,
         "throughput_tiles_per_second": {k: {"best": max(v), "median": statistics.median(v)} for k, v in rates.items() if v},
     }
+    if pipeline:
+        # Per tile: the whole run over its tiles; marginal: the run beyond a one-tile run (the
+        # fixed costs of loading and finishing taken out), each over geocam's explain median.
+        explain = summary["geocam_explain"]["median"]
+        per_tile = [s / n for (s, n), _ in pipeline]
+        marginal = [(s - s1) / (n - n1) for (s, n), (s1, n1) in pipeline if n > n1]
+        result_pipeline = {
+            "rounds": len(pipeline), "tiles": pipeline[0][0][1],
+            "seconds": {"best": min(s for (s, _), _ in pipeline), "median": statistics.median(s for (s, _), _ in pipeline)},
+            "one_tile_seconds": {"best": min(s for _, (s, _) in pipeline), "median": statistics.median(s for _, (s, _) in pipeline)},
+            "per_tile_seconds": {"best": min(per_tile), "median": statistics.median(per_tile)},
+            "marginal_per_tile_seconds": {"best": min(marginal), "median": statistics.median(marginal)} if marginal else None,
+            "overhead_vs_explain_median": statistics.median(per_tile) / explain - 1,
+            "marginal_overhead_vs_explain_median": statistics.median(marginal) / explain - 1 if marginal else None,
+        }
+        result["pipeline"] = result_pipeline
     with open(os.path.join(ROOT, "Benchmarks", "results.json"), "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
     gf, ge = summary["geocam_forward"]["best"], summary["geocam_explain"]["best"]
@@ -207,6 +253,16 @@ def main():
         v = result["throughput_tiles_per_second"].get(k)
         if v:
             print(f"| {name} | {v['best']:.2f} ({v['median']:.2f}) |")
+    if pipeline:
+        p = result_pipeline
+        print()
+        print(f"| geocam explain end to end, demo scene ({p['tiles']} tiles, {p['rounds']} rounds) | best (median) | vs explain median |")
+        print("|---|---|---|")
+        print(f"| whole run | {p['seconds']['best']:.1f} s ({p['seconds']['median']:.1f}) | |")
+        print(f"| per tile | {p['per_tile_seconds']['best']:.3f} s ({p['per_tile_seconds']['median']:.3f}) | {p['overhead_vs_explain_median']:+.0%} |")
+        if p["marginal_per_tile_seconds"]:
+            m = p["marginal_per_tile_seconds"]
+            print(f"| per tile beyond a one-tile run | {m['best']:.3f} s ({m['median']:.3f}) | {p['marginal_overhead_vs_explain_median']:+.0%} |")
 
 
 if __name__ == "__main__":
