@@ -235,27 +235,3 @@ final class SceneLayerFiles {
     return written
   }
 }
-
-/// A value handed to other threads by a caller that guarantees they do not touch it at once.
-struct UncheckedBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
-}
-
-/// The errors of concurrent jobs, first one first.
-final class FailureList: @unchecked Sendable {
-  private let lock = NSLock()
-  private var errors: [any Error] = []
-
-  func add(_ error: any Error) {
-    lock.lock()
-    errors.append(error)
-    lock.unlock()
-  }
-
-  var first: (any Error)? {
-    lock.lock()
-    defer { lock.unlock() }
-    return errors.first
-  }
-}
