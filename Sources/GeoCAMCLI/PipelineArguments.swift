@@ -38,6 +38,9 @@ struct PipelineArguments: ParsableArguments {
   @Flag(name: .long, help: "Write Cloud Optimized GeoTIFFs.")
   var cog = false
 
+  @Option(name: .long, help: "Compression of the output layers: deflate (the default; read by every GIS), zstd (cheaper to write: GDAL 2.3+ built with ZSTD reads it, QGIS included), lzw or none.")
+  var compression: GeoTIFFLayerWriter.Compression = .deflate
+
   @Option(name: .long, help: "Process share I of N (0-based), e.g. 3/8; also from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX (with --shards).")
   var shard: String?
 
@@ -84,6 +87,7 @@ struct PipelineArguments: ParsableArguments {
     o.camResolution = camResolution
     o.half = half
     o.cog = cog
+    o.compression = compression
     o.shard = try Shard.resolve(flag: shard, shards: shards, environment: ProcessInfo.processInfo.environment)
     o.restart = restart
     o.breakLock = breakLock
@@ -104,3 +108,9 @@ struct PipelineArguments: ParsableArguments {
 func parseBandList(_ text: String) throws -> [Int] { try parseBands([text]) }
 
 extension PipelineOptions.CAMResolution: ExpressibleByArgument {}
+
+extension GeoTIFFLayerWriter.Compression: ExpressibleByArgument {
+  public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+  public static var allValueStrings: [String] { allCases.map { $0.rawValue.lowercased() } }
+  public var defaultValueDescription: String { rawValue.lowercased() }
+}

@@ -35,11 +35,13 @@ final class SceneLayerFiles {
     let l = plan.layerCount
     let floatType: GeoTIFFLayerWriter.SampleType = plan.half && !part ? .float16 : .float32
     // DEFLATE at level 1: at level 6 writing the layers took about 7 % of a demo run for files
-    // a few per cent smaller.
+    // a few per cent smaller (ZSTD's default level, 9, likewise).
     let compression = GeoTIFFLayerWriter.Compression(rawValue: plan.compression) ?? .deflate
     self.compression = compression
+    // Level 1 for DEFLATE and ZSTD: the layers are written while the model computes, and
+    // higher levels cost CPU the model needs for files a few per cent smaller.
     let options = GeoTIFFLayerWriter.Options(
-      blockSize: 256, compression: compression, level: compression == .deflate ? 1 : nil)
+      blockSize: 256, compression: compression, level: compression == .deflate || compression == .zstd ? 1 : nil)
     // Explanations with horizontal differencing: on the demo scene 2 % smaller and about 10 %
     // less CPU than the floating-point predictor (libtiff shuffles its bytes one at a time).
     // Probabilities keep the floating-point predictor, which made them 11 % smaller.

@@ -12,12 +12,18 @@ import GeoCAMKit
   @Test func explainParsesIntoPipelineOptions() throws {
     let command = try GeoCAM.parseAsRoot([
       "explain", "city.tif", "--checkpoint", "m.ckpt", "--output", "out/c.tif", "--tile", "256", "--overlap", "32",
-      "--normalize", "minmax", "--break-lock", "--class-names", "bg,pv,wh,ph", "--shard", "1/4",
+      "--normalize", "minmax", "--break-lock", "--class-names", "bg,pv,wh,ph", "--shard", "1/4", "--compression", "zstd",
     ])
     let explain = try #require(command as? GeoCAM.Explain)
     #expect(explain.input == "city.tif" && explain.model.checkpoint == "m.ckpt")
     let o = try explain.pipeline.pipelineOptions()
     #expect(o.tileSize == 256 && o.overlap == 32 && o.breakLock && o.shard?.index == 1 && o.shard?.count == 4)
+    #expect(o.compression == .zstd)
+    let plain = try #require(try GeoCAM.parseAsRoot(["explain", "a.tif", "--checkpoint", "c", "--output", "o.tif"]) as? GeoCAM.Explain)
+    #expect(try plain.pipeline.pipelineOptions().compression == .deflate)
+    #expect(throws: (any Error).self) {
+      try GeoCAM.parseAsRoot(["explain", "a.tif", "--checkpoint", "c", "--output", "o.tif", "--compression", "jpeg"])
+    }
     #expect(explain.normalize.layers == .minmax && explain.normalize.pictures == .minmax)
     #expect(try explain.model.overrides().classNames == ["bg", "pv", "wh", "ph"])
   }
