@@ -6,15 +6,16 @@ import Foundation
   import Darwin
 #endif
 
-/// One thread that runs submitted jobs in order, at idle CPU priority, while the caller goes on:
-/// the city pipeline's blending and writing, overlapped with the model.
+/// One thread that runs submitted jobs in order, at a lower CPU priority, while the caller goes
+/// on: the city pipeline's blending and writing, overlapped with the model.
 ///
-/// Idle priority (Linux SCHED_IDLE) because the model keeps both cores nearly busy: the writer
-/// should fill the gaps the model leaves, not take cores from it. When the caller waits (a full
-/// queue, `drain`), its core frees up and the writer runs at full speed. At most `limit` jobs
-/// wait, so a writer that falls behind holds back the caller rather than piling up tiles in
-/// memory. The first job that throws stops the queue: later jobs are dropped and `submit` and
-/// `drain` rethrow its error.
+/// Lower priority (nice +5) because the model keeps both cores nearly busy: the writer should
+/// mostly fill the gaps the model leaves rather than take cores from it. Not idle priority
+/// (Linux SCHED_IDLE, measured no faster on the demo scene): when the caller waits for the writer
+/// (a full queue, `drain`) while other programs load the machine, an idle-class thread would get
+/// almost no CPU and stall the run. At most `limit` jobs wait, so a writer that falls behind holds
+/// back the caller rather than piling up tiles in memory. The first job that throws stops the
+/// queue: later jobs are dropped and `submit` and `drain` rethrow its error.
 final class BackgroundQueue: @unchecked Sendable {
   private let condition = NSCondition()
   private var jobs: [() throws -> Void] = []
@@ -25,12 +26,12 @@ final class BackgroundQueue: @unchecked Sendable {
   private let limit: Int
   private var thread: Thread?
 
-  /// Starts the thread. `idle`: run at idle priority where the system has one.
-  init(limit: Int = 1, idle: Bool = true) {
+  /// Starts the thread. `lowPriority`: run it at nice +5.
+  init(limit: Int = 1, lowPriority: Bool = true) {
     self.limit = max(1, limit)
     // The thread holds the queue until `close()` lets it exit.
     let t = Thread {
-      if idle { BackgroundQueue.lowerPriority() }
+      if lowPriority { BackgroundQueue.lowerPriority() }
       self.loop()
     }
     t.name = "geocam-writer"
@@ -100,15 +101,12 @@ final class BackgroundQueue: @unchecked Sendable {
     }
   }
 
-  /// SCHED_IDLE for the calling thread (Linux); elsewhere the lowest nice value of the thread.
+  /// Nice +5 for the calling thread (Linux gives each thread its own nice value).
   private static func lowerPriority() {
     #if os(Linux)
-      var param = sched_param()
-      param.sched_priority = 0
-      // SCHED_IDLE = 5 (linux/sched.h); Glibc's module does not export the constant.
-      if sched_setscheduler(0, 5, &param) != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19) }
+      _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
     #else
-      _ = setpriority(PRIO_PROCESS, 0, 19)
+      // Elsewhere the nice value is per process; leave it.
     #endif
   }
 }

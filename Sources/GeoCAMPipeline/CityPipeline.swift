@@ -296,8 +296,8 @@ public enum CityPipeline {
   /// Computes every owned block not finished yet, persisting tiles and blocks as it goes, and
   /// returns the counts and the quicklook's classes and heat (filled when `layers` is given).
   ///
-  /// This thread reads the input and runs the model; a writer thread (`BackgroundQueue`, idle
-  /// priority) blends, persists blocks and writes `layers` behind it. Each tile is saved to the
+  /// This thread reads the input and runs the model; a writer thread (`BackgroundQueue`, nice +5)
+  /// blends, persists blocks and writes `layers` behind it. Each tile is saved to the
   /// resume state here, before it is handed over, so a kill loses no finished tile.
   static func computeBlocks(
     plan: ScenePlan, grid: TileGrid, owned: Range<Int>, raster: GeoRaster, model: any TileModel,
