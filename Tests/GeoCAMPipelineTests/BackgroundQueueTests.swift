@@ -51,4 +51,21 @@ import Testing
     queue.close()
     #expect(count.withLock { $0 } == 4)
   }
+
+  @Test func closeDiscardingWaitsForTheRunningJobAndDropsTheRest() throws {
+    let queue = BackgroundQueue(limit: 8)
+    let started = DispatchSemaphore(value: 0)
+    let ran = Mutex<[Int]>([])
+    try queue.submit {
+      started.signal()
+      usleep(200_000)
+      ran.withLock { $0.append(0) }
+    }
+    for i in 1..<6 { try queue.submit { ran.withLock { $0.append(i) } } }
+    started.wait()
+    queue.close(discardQueued: true)
+    // The job under way finished before close returned; the queued ones never ran.
+    #expect(ran.withLock { $0 } == [0])
+    queue.close()
+  }
 }
