@@ -372,8 +372,7 @@ public enum CityPipeline {
             done: counts.read, total: toCompute, tilesPerSecond: rate,
             eta: rate > 0 ? Double(toCompute - counts.read) / rate : nil))
         }
-        let handed = UncheckedBox(computed)
-        try writer.submit { try sink.add(tile, result: handed.value) }
+        try writer.submit { [computed] in try sink.add(tile, result: computed) }
       }
       let imagery = try readImagery(block, plan: plan, raster: raster)
       try writer.submit { try sink.end(block, tiles: tiles, imagery: imagery) }

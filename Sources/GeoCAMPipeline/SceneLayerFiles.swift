@@ -2,6 +2,7 @@ import Foundation
 import GeoCAMCore
 import GeoCAMGeo
 import GeoCAMImaging
+import Synchronization
 
 /// The open output layers of one run (explanations, probabilities, classes; a share's parts
 /// when `part`), written block by block in any order, then finished together.
@@ -214,13 +215,15 @@ final class SceneLayerFiles {
     let jobs: [(GeoTIFFLayerWriter, GeoTIFFLayerWriter.OverviewResampling)] =
       (cam.map { [($0, .average)] } ?? []) + [(probs, .average), (classes, .nearest)]
     // One thread per file: separate GDAL datasets are independent.
-    let failures = FailureList()
+    let failure = Mutex<(any Error)?>(nil)
     let shared = UncheckedBox(jobs)
     DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
       let (writer, resampling) = shared.value[i]
-      do { try writer.finish(overviews: overviews, resampling: resampling) } catch { failures.add(error) }
+      do { try writer.finish(overviews: overviews, resampling: resampling) } catch {
+        failure.withLock { $0 = $0 ?? error }
+      }
     }
-    if let error = failures.first { throw error }
+    if let error = failure.withLock({ $0 }) { throw error }
     var written = [paths.probabilities, paths.classes]
     if cam != nil { written.insert(paths.explanations, at: 0) }
     if cog {
