@@ -13,12 +13,15 @@ import Foundation
 /// mostly fill the gaps the model leaves rather than take cores from it. Not idle priority
 /// (Linux SCHED_IDLE, measured no faster on the demo scene): when the caller waits for the writer
 /// (a full queue, `drain`) while other programs load the machine, an idle-class thread would get
-/// almost no CPU and stall the run. At most `limit` jobs wait, so a writer that falls behind holds
-/// back the caller rather than piling up tiles in memory. The first job that throws stops the
-/// queue: later jobs are dropped and `submit` and `drain` rethrow its error.
+/// almost no CPU and stall the run. At most `limit` bounded jobs (those holding tiles) wait, so a
+/// writer that falls behind holds back the caller rather than piling up tiles in memory. The
+/// first job that throws stops the queue: later jobs are dropped and `submit` and `drain`
+/// rethrow its error.
 final class BackgroundQueue: @unchecked Sendable {
   private let condition = NSCondition()
-  private var jobs: [() throws -> Void] = []
+  private var jobs: [(run: () throws -> Void, bounded: Bool)] = []
+  /// Queued jobs that count against `limit`.
+  private var boundedCount = 0
   private var busy = false
   private var closed = false
   private var failure: (any Error)?
@@ -26,7 +29,8 @@ final class BackgroundQueue: @unchecked Sendable {
   private let limit: Int
   private var thread: Thread?
 
-  /// Starts the thread. `lowPriority`: run it at nice +5.
+  /// Starts the thread; at most `limit` bounded jobs wait (see `submit`). `lowPriority`: run it
+  /// at nice +5.
   init(limit: Int = 1, lowPriority: Bool = true) {
     self.limit = max(1, limit)
     // The thread holds the queue until `close()` lets it exit.
@@ -40,14 +44,17 @@ final class BackgroundQueue: @unchecked Sendable {
     t.start()
   }
 
-  /// Queues `job`; waits while `limit` jobs are already waiting. Throws the error of an earlier
-  /// job (the queue has stopped).
-  func submit(_ job: @escaping () throws -> Void) throws {
+  /// Queues `job`; a `bounded` job (one that holds memory, such as a computed tile) first waits
+  /// while `limit` bounded jobs are already waiting. Unbounded jobs (bookkeeping, or work that
+  /// loads its data when it runs) never wait: holding them back would stall the caller behind a
+  /// long job for nothing. Throws the error of an earlier job (the queue has stopped).
+  func submit(bounded: Bool = true, _ job: @escaping () throws -> Void) throws {
     condition.lock()
     defer { condition.unlock() }
-    while failure == nil && jobs.count >= limit { condition.wait() }
+    while failure == nil && bounded && boundedCount >= limit { condition.wait() }
     if let failure { throw failure }
-    jobs.append(job)
+    jobs.append((job, bounded))
+    if bounded { boundedCount += 1 }
     condition.broadcast()
   }
 
@@ -65,7 +72,10 @@ final class BackgroundQueue: @unchecked Sendable {
   func close(discardQueued: Bool = false) {
     condition.lock()
     closed = true
-    if discardQueued { jobs.removeAll() }
+    if discardQueued {
+      jobs.removeAll()
+      boundedCount = 0
+    }
     condition.broadcast()
     while !exited { condition.wait() }
     condition.unlock()
@@ -77,6 +87,7 @@ final class BackgroundQueue: @unchecked Sendable {
       while jobs.isEmpty && !closed { condition.wait() }
       if jobs.isEmpty || failure != nil {
         jobs.removeAll()
+        boundedCount = 0
         condition.broadcast()
         if closed {
           exited = true
@@ -88,11 +99,12 @@ final class BackgroundQueue: @unchecked Sendable {
         continue
       }
       let job = jobs.removeFirst()
+      if job.bounded { boundedCount -= 1 }
       busy = true
       condition.broadcast()
       condition.unlock()
       var error: (any Error)? = nil
-      do { try job() } catch let e { error = e }
+      do { try job.run() } catch let e { error = e }
       condition.lock()
       busy = false
       if let error, failure == nil { failure = error }

@@ -68,4 +68,20 @@ import Testing
     #expect(ran.withLock { $0 } == [0])
     queue.close()
   }
+
+  @Test func unboundedJobsNeverWaitAndKeepTheirOrder() throws {
+    let queue = BackgroundQueue(limit: 1)
+    defer { queue.close() }
+    let gate = DispatchSemaphore(value: 0)
+    let ran = Mutex<[Int]>([])
+    // The running job holds the thread; one bounded job fills the limit.
+    try queue.submit(bounded: false) { gate.wait(); ran.withLock { $0.append(0) } }
+    try queue.submit { ran.withLock { $0.append(1) } }
+    // A bounded submit would block here; unbounded ones return at once.
+    for i in 2..<10 { try queue.submit(bounded: false) { ran.withLock { $0.append(i) } } }
+    #expect(ran.withLock { $0 }.isEmpty)
+    gate.signal()
+    try queue.drain()
+    #expect(ran.withLock { $0 } == Array(0..<10))
+  }
 }
