@@ -1,6 +1,5 @@
 import Foundation
 import GeoCAMGeo
-import Synchronization
 
 /// The writing half of a run's compute phase, fed tile by tile from the model's thread and run
 /// on the writer thread (`BackgroundQueue`): blends each block's tiles, persists the finished
@@ -53,37 +52,17 @@ final class BlockSink: @unchecked Sendable {
   }
 
   /// Finishes the current block: resume state, tiles no longer needed, output layers.
-  /// `concurrently`: write the resume state and the layers on two threads at once (for the last
-  /// block, which the model's thread waits for with both cores idle).
-  func end(_ block: OutputBlock, tiles: [Tile], imagery: [UInt8], concurrently: Bool = false) throws {
+  func end(_ block: OutputBlock, tiles: [Tile], imagery: [UInt8]) throws {
     guard let acc = accumulator else { return }
     accumulator = nil
     let data = acc.finish()
-    if concurrently, layers != nil {
-      // The two touch different files; the quicklook is the layers' alone until both are done.
-      let errors = Mutex<[Int: any Error]>([:])
-      let me = UncheckedBox(self)
-      DispatchQueue.concurrentPerform(iterations: 2) { part in
-        do {
-          if part == 0 {
-            try me.value.state.saveBlock(block, data: data, imagery: imagery, plan: me.value.plan)
-          } else {
-            try me.value.layers?.write(block, data: data, quicklook: &me.value.quicklook, flush: true)
-          }
-        } catch {
-          errors.withLock { $0[part] = error }
-        }
-      }
-      if let first = errors.withLock({ $0[0] ?? $0[1] }) { throw first }
-    } else {
-      try state.saveBlock(block, data: data, imagery: imagery, plan: plan)
-    }
+    try state.saveBlock(block, data: data, imagery: imagery, plan: plan)
     done[block.index - owned.lowerBound] = true
     // A tile goes once every block of this share that needs it is written.
     for tile in tiles where plan.consumers(of: tile).filter({ owned.contains($0) }).allSatisfy(isDone) {
       state.removeTile(tile)
     }
-    if !concurrently { try layers?.write(block, data: data, quicklook: &quicklook, flush: true) }
+    try layers?.write(block, data: data, quicklook: &quicklook, flush: true)
   }
 
   /// Writes a block finished by an earlier run into the output layers.

@@ -377,9 +377,7 @@ public enum CityPipeline {
         try writer.submit(bounded: computed != nil) { [computed] in try sink.add(tile, result: computed) }
       }
       let imagery = try readImagery(block, plan: plan, raster: raster)
-      // The last block's write is all that is left once its tiles are computed: two threads.
-      let last = i == owned.upperBound - 1
-      try writer.submit(bounded: false) { try sink.end(block, tiles: tiles, imagery: imagery, concurrently: last) }
+      try writer.submit(bounded: false) { try sink.end(block, tiles: tiles, imagery: imagery) }
     }
     try writer.drain()
     drained = true

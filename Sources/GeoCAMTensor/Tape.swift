@@ -103,9 +103,40 @@ public final class Tape {
   {
     precondition(isRecording, "gradients need a recording tape")
     var grads: [Int: Tensor] = [:]
+    // How many holders each gradient buffer has: entries of `grads`, plus one for a buffer the
+    // caller owns (a seed). Pullbacks never write into their inputs, so one buffer may serve
+    // several inputs (add and sum pass g through; a fused add + ReLU hands out its one result)
+    // without a copy; only accumulation writes, and it works in place on a buffer with a single
+    // holder and out of place otherwise. (Copying shared buffers instead cost a serial memory
+    // pass over every residual gradient, ~2 % of an explain.)
+    var holders: [ObjectIdentifier: Int] = [:]
+    func hold(_ t: Tensor) { holders[ObjectIdentifier(t.buffer), default: 0] += 1 }
+    func release(_ t: Tensor) {
+      let key = ObjectIdentifier(t.buffer)
+      if let n = holders[key], n > 1 { holders[key] = n - 1 } else { holders[key] = nil }
+    }
+    func store(_ t: Tensor, at id: Int) {
+      if let existing = grads[id] {
+        if holders[ObjectIdentifier(existing.buffer)] == 1 && existing.buffer !== t.buffer {
+          Elementwise.accumulate(existing, t)
+        } else {
+          let sum = Elementwise.add(existing, t)
+          release(existing)
+          grads[id] = sum
+          hold(sum)
+        }
+      } else {
+        grads[id] = t
+        hold(t)
+      }
+    }
+    func drop(_ id: Int) {
+      if let t = grads.removeValue(forKey: id) { release(t) }
+    }
     for (of, cotangent) in seeds {
       precondition(of.id >= 0, "seed is not on the tape")
-      if let existing = grads[of.id] { Elementwise.accumulate(existing, cotangent) } else { grads[of.id] = cotangent.copy() }
+      hold(cotangent)  // the caller's: never written
+      store(cotangent, at: of.id)
     }
     var profile: [String: Double] = [:]
     var order: [String] = []
@@ -129,11 +160,11 @@ public final class Tape {
       guard let g = grads[node.output] else { continue }
       // No input leads back to a target: nothing this pullback computes would be used.
       guard node.inputs.contains(where: depends) else {
-        if !wanted.contains(node.output) { grads[node.output] = nil }
+        if !wanted.contains(node.output) { drop(node.output) }
         continue
       }
       let keepOutput = wanted.contains(node.output)
-      if !keepOutput { grads[node.output] = nil }
+      if !keepOutput { drop(node.output) }
       let started = profilesBackward || profilesConvolutions ? DispatchTime.now().uptimeNanoseconds : 0
       let inputGrads = node.pullback(g, rule)
       if profilesConvolutions, let conv = node.convolution {
@@ -147,21 +178,9 @@ public final class Tape {
         if profile[key] == nil { order.append(key) }
         profile[key, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
       }
-      // Pullbacks may hand one buffer to several inputs (add and sum pass g through; a fused
-      // add + ReLU hands out its one result). A buffer stored twice would be corrupted by the
-      // next accumulation, so only its first owner keeps it and later ones get copies (and g
-      // has an owner already when the output's own gradient is kept).
-      var owned: [ObjectIdentifier] = keepOutput ? [ObjectIdentifier(g.buffer)] : []
       for (input, ig) in zip(node.inputs, inputGrads) {
         guard input >= 0, depends(input), let ig else { continue }
-        if let existing = grads[input] {
-          Elementwise.accumulate(existing, ig)
-        } else if owned.contains(ObjectIdentifier(ig.buffer)) {
-          grads[input] = ig.copy()
-        } else {
-          grads[input] = ig
-          owned.append(ObjectIdentifier(ig.buffer))
-        }
+        store(ig, at: input)
       }
     }
     return targets.map { grads[$0.id] }
