@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GeoCAMExplain
 import GeoCAMModels
 import GeoCAMPipeline
@@ -76,6 +77,48 @@ public final class ExplainingTileModel: TileModel {
   /// Runs one tile; its origin names its per-tile artifacts (`x<X>_y<Y>`).
   public func begin(pixels: [Float], valid: [UInt8], size: Int, origin: TileOrigin) throws -> any TileSession {
     try start(pixels: pixels, valid: valid, size: size, origin: origin)
+  }
+
+  /// Two tiles at once, one core each, on a machine with at least two workers: a forward pass
+  /// alone scales less than linearly over cores (`geocam bench`: 7.3 tiles/s with two in
+  /// flight against 6.3 for one tile on both cores).
+  public var predictGroupSize: Int { Parallel.workers >= 2 ? 2 : 1 }
+
+  /// Probabilities from an unrecorded forward pass (no tape: nothing is kept for a backward),
+  /// the tiles of a group run concurrently on their share of the workers.
+  public func predict(_ tiles: [TilePixels], size: Int) throws -> [[Float]] {
+    let logits: [Tensor]
+    let workers = Parallel.workers
+    if tiles.count < 2 || workers < 2 {
+      logits = try tiles.map { try forwardOnly($0, size: size) }
+    } else {
+      let each = max(1, workers / tiles.count)
+      let results = Mutex<[Int: Result<Tensor, any Error>]>([:])
+      let shared = UncheckedSendable((model: self, tiles: tiles))
+      DispatchQueue.concurrentPerform(iterations: tiles.count) { i in
+        let r = Result { try Parallel.withWorkers(each) { try shared.value.model.forwardOnly(shared.value.tiles[i], size: size) } }
+        results.withLock { $0[i] = r }
+      }
+      let all = results.withLock { $0 }
+      logits = try tiles.indices.map { i in
+        guard let r = all[i] else { throw ExplainError(description: "tile \(i) of a group was not run") }
+        return try r.get()
+      }
+    }
+    if let artifacts {
+      for (tile, l) in zip(tiles, logits) { try artifacts.writeLogits(l, x: tile.origin.x, y: tile.origin.y) }
+    }
+    return logits.map { Softmax.forward($0).values }
+  }
+
+  /// The logits of one tile, without a tape.
+  private func forwardOnly(_ tile: TilePixels, size: Int) throws -> Tensor {
+    let (t, _) = TileInput.tensor(
+      pixels: tile.pixels, valid: tile.valid, height: size, width: size, fill: bundle.preprocessing.neutralPixel)
+    try bundle.model.validate(height: size, width: size)
+    return try bundle.model.forward(
+      pixels: t, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [], options: options
+    ).logits.value
   }
 
   private func start(pixels: [Float], valid: [UInt8], size: Int, origin: TileOrigin?) throws -> any TileSession {

@@ -356,11 +356,27 @@ public enum CityPipeline {
         source = try raster.readWindow(union, bands: plan.bands)
       }
       try writer.submit(bounded: false) { sink.begin(block) }
+      // Probabilities only: the model may run several tiles at once (one core each), and
+      // results computed ahead wait here, already saved, for their turn.
+      let group = plan.predictOnly ? max(1, model.predictGroupSize) : 1
+      let missingInOrder = tiles.filter { missing.contains($0) }
+      var ready: [Tile: TileResult] = [:]
       for tile in tiles {
         var computed: TileResult? = nil
         if missing.contains(tile), let source {
-          let result = try runner.run(tile, source: source)
-          try state.saveTile(result, tile: tile)
+          let result: TileResult
+          if let early = ready.removeValue(forKey: tile) {
+            result = early
+          } else {
+            let start = missingInOrder.firstIndex(of: tile) ?? 0
+            let batch = group > 1 ? Array(missingInOrder[start..<min(start + group, missingInOrder.count)]) : [tile]
+            let results = group > 1 ? try runner.predict(batch, source: source) : [try runner.run(tile, source: source)]
+            for (t, r) in zip(batch, results) {
+              try state.saveTile(r, tile: t)
+              if t != tile { ready[t] = r }
+            }
+            result = results[0]
+          }
           computed = result
           counts.read += 1
           if result.skipped { counts.skipped += 1 }

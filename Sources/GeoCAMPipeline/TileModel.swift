@@ -56,6 +56,29 @@ public protocol TileModel {
   /// Methods whose map ignores the class (FEM, Eigen-CAM): written once per window as
   /// `method:all`, never per class. Empty by default.
   var classAgnosticMethods: Set<String> { get }
+  /// Probabilities only, for tiles that will not be explained (`geocam predict`): one array per
+  /// input, in order, each as `TileSession.probabilities`. A model may run the tiles at once and
+  /// skip what only explanations need (the recorded forward). Defaults to `begin` per tile.
+  func predict(_ tiles: [TilePixels], size: Int) throws -> [[Float]]
+  /// How many tiles `predict` runs at once to best use the machine (1 by default); the pipeline
+  /// hands it groups of this size.
+  var predictGroupSize: Int { get }
+}
+
+/// One tile as handed to `TileModel.predict`: pixels, validity and where it lies.
+public struct TilePixels: Sendable {
+  /// Band-sequential [3][size][size] pixels, as for `TileModel.begin`.
+  public var pixels: [Float]
+  /// Real pixels (1) and padding (0).
+  public var valid: [UInt8]
+  /// The tile's top-left pixel in the full raster.
+  public var origin: TileOrigin
+  /// Creates an input.
+  public init(pixels: [Float], valid: [UInt8], origin: TileOrigin) {
+    self.pixels = pixels
+    self.valid = valid
+    self.origin = origin
+  }
 }
 
 /// A tile's top-left pixel in the full raster.
@@ -83,4 +106,12 @@ extension TileModel {
   public var gsdMeters: Double? { nil }
   /// None unless the model says.
   public var classAgnosticMethods: Set<String> { [] }
+
+  /// One tile after another through `begin`.
+  public func predict(_ tiles: [TilePixels], size: Int) throws -> [[Float]] {
+    try tiles.map { try begin(pixels: $0.pixels, valid: $0.valid, size: size, origin: $0.origin).probabilities }
+  }
+
+  /// One tile at a time unless the model says.
+  public var predictGroupSize: Int { 1 }
 }

@@ -13,7 +13,8 @@ struct TileRunner {
     return min(max((v - lo) / (hi - lo) * 255, 0), 255)
   }
 
-  func run(_ tile: Tile, source: RasterWindow) throws -> TileResult {
+  /// The model's input for `tile` cut from `source`, and how many of its pixels are real.
+  func input(_ tile: Tile, source: RasterWindow) -> (input: TilePixels, validCount: Int) {
     let t = plan.tileSize
     let plane = t * t
     let nb = plan.bands.count
@@ -37,15 +38,50 @@ struct TileRunner {
         for b in 0..<nb { pixels[b * plane + i * t + j] = TileRunner.scale(source.data[b * splane + s], plan: plan) }
       }
     }
+    return (TilePixels(pixels: pixels, valid: mask, origin: TileOrigin(x: tile.x, y: tile.y)), validCount)
+  }
+
+  /// Probabilities only (`plan.predictOnly`) for several tiles, run together by the model.
+  func predict(_ tiles: [Tile], source: RasterWindow) throws -> [TileResult] {
+    let prepared = tiles.map { input($0, source: source) }
+    let real = prepared.indices.filter { prepared[$0].validCount > 0 }
+    let probabilities = try real.isEmpty ? [] : model.predict(real.map { prepared[$0].input }, size: plan.tileSize)
+    guard probabilities.count == real.count else {
+      throw PipelineError("model", "predicted \(probabilities.count) tiles, expected \(real.count)")
+    }
+    var byIndex: [Int: [Float]] = [:]
+    for (i, probs) in zip(real, probabilities) {
+      try check(probs, tile: tiles[i])
+      byIndex[i] = probs
+    }
+    return tiles.indices.map { i in
+      TileResult(
+        row: tiles[i].row, column: tiles[i].column, mask: prepared[i].input.valid, probabilities: byIndex[i] ?? [],
+        explained: [], maps: [])
+    }
+  }
+
+  private func check(_ probs: [Float], tile: Tile) throws {
+    let t = plan.tileSize
+    let c = plan.classCount
+    guard probs.count == c * t * t else {
+      throw PipelineError("model", "tile \(tile): \(probs.count) probabilities, expected \(c)×\(t)×\(t)")
+    }
+  }
+
+  func run(_ tile: Tile, source: RasterWindow) throws -> TileResult {
+    if plan.predictOnly { return try predict([tile], source: source)[0] }
+    let t = plan.tileSize
+    let plane = t * t
+    let (input, validCount) = input(tile, source: source)
+    let mask = input.valid
     guard validCount > 0 else {
       return TileResult(row: tile.row, column: tile.column, mask: mask, probabilities: [], explained: [], maps: [])
     }
-    let session = try model.begin(pixels: pixels, valid: mask, size: t, origin: TileOrigin(x: tile.x, y: tile.y))
+    let session = try model.begin(pixels: input.pixels, valid: mask, size: t, origin: input.origin)
     let probs = session.probabilities
     let c = plan.classCount
-    guard probs.count == c * plane else {
-      throw PipelineError("model", "tile \(tile): \(probs.count) probabilities, expected \(c)×\(t)×\(t)")
-    }
+    try check(probs, tile: tile)
     var explained: [Int] = []
     if !plan.predictOnly {
       switch plan.explainWhere {

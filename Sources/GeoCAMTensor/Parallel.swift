@@ -2,17 +2,43 @@ import CFloatEnv
 import COpenBLAS
 import Dispatch
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Runs numeric work on all cores with flush-to-zero on, and owns the thread policy.
 ///
 /// GeoCAM parallelises with its own workers and keeps OpenBLAS single-threaded: two pools
 /// fighting over 2 cores slows both, and only our own workers can be given FTZ/DAZ (an
 /// OpenBLAS pool created at load time keeps the MXCSR it was born with).
 public enum Parallel {
-  /// Number of workers used for kernels (defaults to the active processor count).
+  /// Number of workers used for kernels on the calling thread: the innermost `withWorkers`
+  /// override, else the process-wide count (the active processor count unless set).
   public static var workers: Int {
-    get { _workers.value }
+    get {
+      let local = Int(bitPattern: pthread_getspecific(threadWorkers))
+      return local > 0 ? local : _workers.value
+    }
     set { _workers.value = Swift.max(1, newValue) }
   }
+
+  /// Runs `body` with `count` workers for the kernels it calls on this thread only (e.g. one
+  /// each for tiles run side by side), leaving other threads and the process-wide count alone.
+  public static func withWorkers<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+    let previous = pthread_getspecific(threadWorkers)
+    pthread_setspecific(threadWorkers, UnsafeRawPointer(bitPattern: Swift.max(1, count)))
+    defer { pthread_setspecific(threadWorkers, previous) }
+    return try body()
+  }
+
+  /// The per-thread override read by `workers` (0, unset, means none).
+  private static let threadWorkers: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+  }()
   nonisolated(unsafe) private static var _workers = Box(ProcessInfoCores.count)
   nonisolated(unsafe) private static var configured = false
 

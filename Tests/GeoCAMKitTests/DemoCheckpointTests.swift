@@ -3,6 +3,8 @@ import GeoCAMCheckpoint
 import GeoCAMGeo
 import GeoCAMKit
 import GeoCAMModels
+import GeoCAMPipeline
+import GeoCAMExplain
 import GeoCAMTensor
 import Testing
 
@@ -61,6 +63,28 @@ struct DemoCheckpointTests {
       }
       #expect(union > 1000, "class \(k) is present in the tile")
       #expect(Double(inter) / Double(union) >= 0.7, "class \(k): IoU \(Double(inter) / Double(union))")
+    }
+  }
+
+  @Test("predicting a group of tiles at once gives each tile's probabilities from a full session, bit for bit")
+  func groupedPredictionEqualsSessions() throws {
+    let bundle = try ModelBundle.load(path: Self.checkpoint)
+    let model = try ExplainingTileModel(
+      bundle: bundle, explainer: Explainer(methods: [.gradcam]), layer: nil, tileSize: 320,
+      checkpointSHA256: "test")
+    var inputs: [TilePixels] = []
+    for (x, y) in [(512, 1280), (0, 0)] {
+      let w = try Self.tile(x: x, y: y)
+      var valid = w.mask
+      // Padding on the second tile, as at a raster's edge.
+      if x == 0 { for i in 0..<(320 * 40) { valid[i] = 0 } }
+      inputs.append(TilePixels(pixels: w.data, valid: valid, origin: TileOrigin(x: x, y: y)))
+    }
+    let grouped = try model.predict(inputs, size: 320)
+    #expect(grouped.count == 2)
+    for (input, probs) in zip(inputs, grouped) {
+      let session = try model.begin(pixels: input.pixels, valid: input.valid, size: 320)
+      #expect(probs == session.probabilities)
     }
   }
 

@@ -508,6 +508,34 @@ import Testing
     } throws: { ($0 as? PipelineError)?.subject.hasSuffix("city.part-1-of-3.json") == true }
   }
 
+  /// Probabilities-only runs hand the model groups of tiles (`predictGroupSize`): the files are
+  /// byte for byte those of one tile at a time, and a run killed inside a group resumes to them.
+  @Test func groupedPredictionWritesTheSameFiles() throws {
+    defer { cleanup() }
+    for sub in ["single", "grouped", "killed"] {
+      try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
+    }
+    _ = try run(path("single/p.tif")) { $0.predictOnly = true }
+    let grouped = FakeTileModel(group: 3)
+    _ = try run(path("grouped/p.tif"), model: grouped) { $0.predictOnly = true }
+    #expect(grouped.counter.groups.contains(3) && grouped.counter.groups.allSatisfy { (1...3).contains($0) })
+
+    let counter = TileCounter(failAfter: 100)
+    #expect(throws: SimulatedKill.self) {
+      try run(path("killed/p.tif"), model: FakeTileModel(counter: counter, group: 3)) { $0.predictOnly = true }
+    }
+    counter.failAfter = nil
+    let resumed = try run(path("killed/p.tif"), model: FakeTileModel(counter: counter, group: 3)) { $0.predictOnly = true }
+    #expect(resumed.status == .finished && resumed.tiles.reused > 0)
+    for other in ["grouped", "killed"] {
+      for suffix in [".probs.tif", ".classes.tif", ".quicklook.png"] {
+        #expect(
+          FileManager.default.contentsEqual(atPath: path("single/p" + suffix), andPath: path(other + "/p" + suffix)),
+          "\(other)\(suffix)")
+      }
+    }
+  }
+
   @Test func killedRunResumesToTheSameFiles() throws {
     defer { cleanup() }
     for sub in ["whole", "killed"] {

@@ -5,6 +5,8 @@ import GeoCAMPipeline
 final class TileCounter: @unchecked Sendable {
   var calls = 0
   var failAfter: Int?
+  /// Sizes of the groups `predict` was handed.
+  var groups: [Int] = []
   init(failAfter: Int? = nil) { self.failAfter = failAfter }
 }
 
@@ -27,6 +29,14 @@ struct FakeTileModel: TileModel {
   var maskTargets = false
   var camMapSize: Int? { tileSize / 8 }
   var gsdMeters: Double? { gsd }
+  /// Tiles `predict` asks for at once.
+  var group = 1
+  var predictGroupSize: Int { group }
+
+  func predict(_ tiles: [TilePixels], size: Int) throws -> [[Float]] {
+    counter.groups.append(tiles.count)
+    return try tiles.map { try begin(pixels: $0.pixels, valid: $0.valid, size: size).probabilities }
+  }
 
   /// Band-1 level of each class.
   static let levels: [Float] = [40, 100, 160, 220]
