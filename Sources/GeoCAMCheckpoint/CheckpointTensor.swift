@@ -130,6 +130,18 @@ public struct CheckpointTensor: Sendable, CustomStringConvertible {
             gather(src, into: dstBase) { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: $1 * 4, as: UInt32.self))) }
           }
         case .float16:
+          #if arch(x86_64) || arch(arm64)
+            if isContiguous {
+              // Fast path: the hardware conversion (F16C here), one vectorised pass; exact for
+              // every finite value, infinity and subnormal, like `halfToFloat` (tested), and a
+              // few times faster on a float16 checkpoint's 25 M weights.
+              let base = src + storageOffset * 2
+              for i in 0..<count {
+                dstBase[i] = Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))))
+              }
+              break
+            }
+          #endif
           gather(src, into: dstBase) { Self.halfToFloat(UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: $1 * 2, as: UInt16.self))) }
         case .bfloat16:
           gather(src, into: dstBase) { Float(bitPattern: UInt32(UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: $1 * 2, as: UInt16.self))) << 16) }
