@@ -110,7 +110,7 @@ let package = Package(
     .target(
       name: "GeoCAMGeoTestSupport", dependencies: ["GeoCAMGeo", "CGDAL"], path: "Tests/GeoCAMGeoTestSupport"),
     .testTarget(name: "GeoCAMTensorTests", dependencies: ["GeoCAMTensor", "GeoCAMCore"]),
-    .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint"]),
+    .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint", "CFloatEnv"]),
     .testTarget(
       name: "GeoCAMModelsTests",
       dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMTestSupport"]),
