@@ -43,6 +43,8 @@ let package = Package(
     .target(name: "CFloatEnv"),
     /// oneDNN's convolutions, opened with dlopen: optional at build time and at run time.
     .target(name: "CDNNL"),
+    /// SHA-256 through the system libcrypto when it is there (dlopen).
+    .target(name: "CDigest"),
 
     // MARK: - Library
     /// What every module shares: the one-line error shape, the per-pixel channel argmax, layer
@@ -52,7 +54,7 @@ let package = Package(
     .target(
       name: "GeoCAMTensor", dependencies: ["GeoCAMCore", "COpenBLAS", "CFloatEnv", "CDNNL"], swiftSettings: kernelFlags),
     /// torch.save zip / restricted unpickler / Lightning / safetensors → a state dict + metadata.
-    .target(name: "GeoCAMCheckpoint", exclude: ["README.md"], swiftSettings: kernelFlags),
+    .target(name: "GeoCAMCheckpoint", dependencies: ["CDigest"], exclude: ["README.md"], swiftSettings: kernelFlags),
     /// ResNet/ResNeXt encoders, smp FPN, classifiers; built from a state dict by key and shape.
     .target(
       name: "GeoCAMModels", dependencies: ["GeoCAMTensor", "GeoCAMCheckpoint"],
@@ -110,7 +112,7 @@ let package = Package(
     .target(
       name: "GeoCAMGeoTestSupport", dependencies: ["GeoCAMGeo", "CGDAL"], path: "Tests/GeoCAMGeoTestSupport"),
     .testTarget(name: "GeoCAMTensorTests", dependencies: ["GeoCAMTensor", "GeoCAMCore"]),
-    .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint", "CFloatEnv"]),
+    .testTarget(name: "GeoCAMCheckpointTests", dependencies: ["GeoCAMCheckpoint", "CFloatEnv", "CDigest"]),
     .testTarget(
       name: "GeoCAMModelsTests",
       dependencies: ["GeoCAMModels", "GeoCAMTensor", "GeoCAMCheckpoint", "GeoCAMTestSupport"]),
