@@ -80,23 +80,28 @@ public struct SHA256: Sendable {
   /// the longest part of loading a model), else with this implementation.
   public static func hex(ofFile path: String) throws -> String {
     let file = try MappedFile(path: path)
-    let bytes = file.bytes
-    if let base = bytes.baseAddress, bytes.count > 0 {
-      var digest = [UInt8](repeating: 0, count: 32)
-      if geocam_sha256(base, bytes.count, &digest) == 0 {
-        return digest.map { String(format: "%02x", $0) }.joined()
+    // The map must outlive every read of its bytes (its deinit unmaps them).
+    return withExtendedLifetime(file) {
+      let bytes = file.bytes
+      if let base = bytes.baseAddress, bytes.count > 0 {
+        var digest = [UInt8](repeating: 0, count: 32)
+        if geocam_sha256(base, bytes.count, &digest) == 0 {
+          return digest.map { String(format: "%02x", $0) }.joined()
+        }
       }
+      return portableHex(bytes)
     }
-    var state = SHA256()
-    state.update(bytes)
-    return state.finalizeHex()
   }
 
   /// Hex SHA-256 of a file with this implementation only (the reference in tests).
   static func portableHex(ofFile path: String) throws -> String {
     let file = try MappedFile(path: path)
+    return withExtendedLifetime(file) { portableHex(file.bytes) }
+  }
+
+  private static func portableHex(_ bytes: UnsafeRawBufferPointer) -> String {
     var state = SHA256()
-    state.update(file.bytes)
+    state.update(bytes)
     return state.finalizeHex()
   }
 }

@@ -115,7 +115,6 @@ public final class ExplainingTileModel: TileModel {
   private func forwardOnly(_ tile: TilePixels, size: Int) throws -> Tensor {
     let (t, _) = TileInput.tensor(
       pixels: tile.pixels, valid: tile.valid, height: size, width: size, fill: bundle.preprocessing.neutralPixel)
-    try bundle.model.validate(height: size, width: size)
     return try bundle.model.forward(
       pixels: t, preprocessing: bundle.preprocessing, tape: Tape(recording: false), taps: [], options: options
     ).logits.value

@@ -82,18 +82,17 @@ struct TileRunner {
     let probs = session.probabilities
     let c = plan.classCount
     try check(probs, tile: tile)
-    var explained: [Int] = []
-    if !plan.predictOnly {
-      switch plan.explainWhere {
-      case .all:
-        explained = plan.layerClasses
-      case .detected:
-        var argmaxCount = [Int](repeating: 0, count: c)
-        for p in 0..<plane where mask[p] != 0 {
-          argmaxCount[ChannelArgmax.at(p, in: probs, channels: c, plane: plane)] += 1
-        }
-        explained = plan.layerClasses.filter { argmaxCount[$0] >= plan.minPixels && argmaxCount[$0] > 0 }
+    // Probabilities-only runs returned above, through `predict`.
+    var explained: [Int]
+    switch plan.explainWhere {
+    case .all:
+      explained = plan.layerClasses
+    case .detected:
+      var argmaxCount = [Int](repeating: 0, count: c)
+      for p in 0..<plane where mask[p] != 0 {
+        argmaxCount[ChannelArgmax.at(p, in: probs, channels: c, plane: plane)] += 1
       }
+      explained = plan.layerClasses.filter { argmaxCount[$0] >= plan.minPixels && argmaxCount[$0] > 0 }
     }
     var maps: [TileMap] = []
     var notComputed: [Int] = []
