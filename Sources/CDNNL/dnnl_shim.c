@@ -280,15 +280,30 @@ static int reorder_weights(plan *p, const geocam_dnnl_conv *c, const dnnl_memory
   dnnl_memory_t src;
   if (p_dnnl_memory_create(&src, user, engine, (void *)c->weight) != dnnl_success) return 0;
   dnnl_primitive_t r = NULL;
-  int ok = make_reorder(&r, user, chosen, NULL);
+  // The reorder into Winograd's inference layout transforms the weights and needs a scratchpad;
+  // it runs once per plan, so a temporary one does.
+  size_t pad_bytes = 0;
+  int ok = make_reorder(&r, user, chosen, &pad_bytes);
+  void *pad_storage = NULL;
+  dnnl_memory_t pad = NULL;
+  if (ok && pad_bytes > 0) {
+    dnnl_memory_desc_t pad_md;
+    dnnl_dims_t pad_dims = {(dnnl_dim_t)pad_bytes};
+    ok = posix_memalign(&pad_storage, 64, pad_bytes) == 0 &&
+         p_dnnl_memory_desc_init_by_tag(&pad_md, 1, pad_dims, dnnl_u8, dnnl_x) == dnnl_success &&
+         p_dnnl_memory_create(&pad, &pad_md, engine, pad_storage) == dnnl_success;
+  }
   dnnl_stream_t stream = thread_stream();
   if (ok && stream) {
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, p->weights}};
-    ok = p_dnnl_primitive_execute(r, stream, 2, args) == dnnl_success && p_dnnl_stream_wait(stream) == dnnl_success;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, p->weights}, {DNNL_ARG_SCRATCHPAD, pad}};
+    ok = p_dnnl_primitive_execute(r, stream, pad ? 3 : 2, args) == dnnl_success &&
+         p_dnnl_stream_wait(stream) == dnnl_success;
   } else {
     ok = 0;
   }
   if (r) p_dnnl_primitive_destroy(r);
+  if (pad) p_dnnl_memory_destroy(pad);
+  free(pad_storage);
   p_dnnl_memory_destroy(src);
   return ok;
 }
