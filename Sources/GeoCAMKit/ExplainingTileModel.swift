@@ -84,27 +84,40 @@ public final class ExplainingTileModel: TileModel {
   /// flight against 6.3 for one tile on both cores).
   public var predictGroupSize: Int { Parallel.workers >= 2 ? 2 : 1 }
 
+  /// Two tiles explained at once, one core each, on a machine with at least two workers and
+  /// with gradient methods only: one worker per tile spends no time joining parallel regions,
+  /// and a core taken by the pipeline's writer slows one tile instead of stalling both halves
+  /// of every kernel. A tile's maps are the same whatever its worker count (the kernels split
+  /// work, never a sum). Perturbation methods run large batches per tile and stay one at a time.
+  public var explainGroupSize: Int {
+    Parallel.workers >= 2 && !explainer.methods.contains(where: \.isPerturbation) ? 2 : 1
+  }
+
+  /// The jobs on threads of their own, each with an equal share of the workers.
+  public func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T] {
+    let workers = Parallel.workers
+    if count < 2 || workers < 2 { return try (0..<count).map(job) }
+    let each = max(1, workers / count)
+    let results = Mutex<[Int: Result<T, any Error>]>([:])
+    try withoutActuallyEscaping(job) { job in
+      let shared = UncheckedSendable(job)
+      DispatchQueue.concurrentPerform(iterations: count) { i in
+        let r = Result { try Parallel.withWorkers(each) { try shared.value(i) } }
+        let boxed = UncheckedSendable(r)
+        results.withLock { $0[i] = boxed.value }
+      }
+    }
+    let all = results.withLock { $0 }
+    return try (0..<count).map { i in
+      guard let r = all[i] else { throw ExplainError(description: "job \(i) of a group was not run") }
+      return try r.get()
+    }
+  }
+
   /// Probabilities from an unrecorded forward pass (no tape: nothing is kept for a backward),
   /// the tiles of a group run concurrently on their share of the workers.
   public func predict(_ tiles: [TilePixels], size: Int) throws -> [[Float]] {
-    let logits: [Tensor]
-    let workers = Parallel.workers
-    if tiles.count < 2 || workers < 2 {
-      logits = try tiles.map { try forwardOnly($0, size: size) }
-    } else {
-      let each = max(1, workers / tiles.count)
-      let results = Mutex<[Int: Result<Tensor, any Error>]>([:])
-      let shared = UncheckedSendable((model: self, tiles: tiles))
-      DispatchQueue.concurrentPerform(iterations: tiles.count) { i in
-        let r = Result { try Parallel.withWorkers(each) { try shared.value.model.forwardOnly(shared.value.tiles[i], size: size) } }
-        results.withLock { $0[i] = r }
-      }
-      let all = results.withLock { $0 }
-      logits = try tiles.indices.map { i in
-        guard let r = all[i] else { throw ExplainError(description: "tile \(i) of a group was not run") }
-        return try r.get()
-      }
-    }
+    let logits = try concurrently(tiles.count) { i in try forwardOnly(tiles[i], size: size) }
     if let artifacts {
       for (tile, l) in zip(tiles, logits) { try artifacts.writeLogits(l, x: tile.origin.x, y: tile.origin.y) }
     }

@@ -356,9 +356,9 @@ public enum CityPipeline {
         source = try raster.readWindow(union, bands: plan.bands)
       }
       try writer.submit(bounded: false) { sink.begin(block) }
-      // Probabilities only: the model may run several tiles at once (one core each), and
-      // results computed ahead wait here, already saved, for their turn.
-      let group = plan.predictOnly ? max(1, model.predictGroupSize) : 1
+      // The model may run several tiles at once (one core each), and results computed ahead
+      // wait here, already saved, for their turn.
+      let group = max(1, plan.predictOnly ? model.predictGroupSize : model.explainGroupSize)
       let missingInOrder = tiles.filter { missing.contains($0) }
       var ready: [Tile: TileResult] = [:]
       for tile in tiles {
@@ -370,7 +370,7 @@ public enum CityPipeline {
           } else {
             let start = missingInOrder.firstIndex(of: tile) ?? 0
             let batch = group > 1 ? Array(missingInOrder[start..<min(start + group, missingInOrder.count)]) : [tile]
-            let results = group > 1 ? try runner.predict(batch, source: source) : [try runner.run(tile, source: source)]
+            let results = plan.predictOnly ? try runner.predict(batch, source: source) : try runner.run(batch, source: source)
             for (t, r) in zip(batch, results) {
               try state.saveTile(r, tile: t)
               if t != tile { ready[t] = r }

@@ -63,6 +63,14 @@ public protocol TileModel {
   /// How many tiles `predict` runs at once to best use the machine (1 by default); the pipeline
   /// hands it groups of this size.
   var predictGroupSize: Int { get }
+  /// How many tiles the pipeline explains side by side through `concurrently` (1 by default).
+  /// A model says more than 1 only when each tile's results do not depend on how many run at
+  /// once, so a grouped run writes the same files as a tile-at-a-time one.
+  var explainGroupSize: Int { get }
+  /// Runs `count` jobs side by side, each on its share of the model's compute, and returns
+  /// their results in order (the first error thrown, after all have finished). Defaults to one
+  /// after another on the calling thread.
+  func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T]
 }
 
 /// One tile as handed to `TileModel.predict`: pixels, validity and where it lies.
@@ -114,4 +122,12 @@ extension TileModel {
 
   /// One tile at a time unless the model says.
   public var predictGroupSize: Int { 1 }
+
+  /// One tile at a time unless the model says.
+  public var explainGroupSize: Int { 1 }
+
+  /// One job after another.
+  public func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T] {
+    try (0..<count).map(job)
+  }
 }

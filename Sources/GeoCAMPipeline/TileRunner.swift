@@ -69,6 +69,13 @@ struct TileRunner {
     }
   }
 
+  /// Runs a group of tiles side by side through the model's `concurrently` (one tile: on the
+  /// calling thread with all of the model's compute).
+  func run(_ tiles: [Tile], source: RasterWindow) throws -> [TileResult] {
+    if tiles.count <= 1 { return try tiles.map { try run($0, source: source) } }
+    return try model.concurrently(tiles.count) { i in try run(tiles[i], source: source) }
+  }
+
   func run(_ tile: Tile, source: RasterWindow) throws -> TileResult {
     if plan.predictOnly { return try predict([tile], source: source)[0] }
     let t = plan.tileSize

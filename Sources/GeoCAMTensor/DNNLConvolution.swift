@@ -87,16 +87,21 @@ final class DNNLConvolution: @unchecked Sendable {
       handle, direction, Int32(batch), Int32(height), Int32(width), &outFloats, &padFloats)
     guard inFloats >= 0 else { return false }
     // Blocked copies of the input and output, and oneDNN's scratchpad, come from the shared
-    // scratch pool: each call owns its buffers (two tiles may run one convolution at once), and
-    // the hot path allocates nothing once every shape has been seen.
-    return ScratchPool.shared.withBuffer(count: max(inFloats, 1)) { scratchIn in
-      ScratchPool.shared.withBuffer(count: max(outFloats, 1)) { scratchOut in
-        ScratchPool.shared.withBuffer(count: max(padFloats, 1)) { pad in
-          geocam_dnnl_conv_run(
-            handle, direction, Int32(batch), Int32(height), Int32(width), UnsafePointer(input.pointer),
-            output.pointer, scratchIn, scratchOut, pad, Int32(Parallel.workers)) == 0
-        }
-      }
+    // scratch pool as one buffer (each part 64-byte aligned): each call owns its buffer (two
+    // tiles may run one convolution at once), the hot path allocates nothing once every shape
+    // has been seen, and a pointwise convolution, which needs none, takes none (tiny requests
+    // would otherwise hold on to large pooled buffers and make the pool grow more).
+    func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
+    let total = rounded(inFloats) + rounded(outFloats) + rounded(padFloats)
+    func run(_ base: UnsafeMutablePointer<Float>?) -> Bool {
+      let scratchIn = inFloats > 0 ? base : nil
+      let scratchOut = outFloats > 0 ? base.map { $0 + rounded(inFloats) } : nil
+      let pad = padFloats > 0 ? base.map { $0 + rounded(inFloats) + rounded(outFloats) } : nil
+      return geocam_dnnl_conv_run(
+        handle, direction, Int32(batch), Int32(height), Int32(width), UnsafePointer(input.pointer),
+        output.pointer, scratchIn, scratchOut, pad, Int32(Parallel.workers)) == 0
     }
+    if total == 0 { return run(nil) }
+    return ScratchPool.shared.withBuffer(count: total) { run($0) }
   }
 }

@@ -88,6 +88,29 @@ struct DemoCheckpointTests {
     }
   }
 
+  @Test("explaining two tiles at once, one core each, gives each tile's maps from a session on all cores, bit for bit")
+  func groupedExplanationEqualsSessions() throws {
+    let bundle = try ModelBundle.load(path: Self.checkpoint)
+    let model = try ExplainingTileModel(
+      bundle: bundle, explainer: Explainer(methods: [.gradcam, .gradcamPlusPlus, .guidedGradcam]), layer: nil,
+      tileSize: 320, checkpointSHA256: "test")
+    #expect(model.explainGroupSize == (Parallel.workers >= 2 ? 2 : 1))
+    let tiles = try [(512, 1280), (248, 34)].map { try Self.tile(x: $0.0, y: $0.1) }
+    func explain(_ i: Int) throws -> [TileMap] {
+      try model.begin(pixels: tiles[i].data, valid: tiles[i].mask, size: 320).explain(classes: [1, 2, 3])
+    }
+    let grouped = try Parallel.withWorkers(2) { try model.concurrently(2, explain) }
+    let alone = try Parallel.withWorkers(2) { try (0..<2).map(explain) }
+    #expect(grouped.count == 2)
+    for (g, a) in zip(grouped, alone) {
+      #expect(g.count == 9 && g.count == a.count)
+      for (gm, am) in zip(g, a) {
+        #expect(gm.method == am.method && gm.classIndex == am.classIndex)
+        #expect(gm.values == am.values, "\(gm.method) class \(gm.classIndex)")
+      }
+    }
+  }
+
   @Test("the skylight the README audits (pixel 408, 194) is taken for a water heater")
   func auditedSkylightIsAFalsePositive() throws {
     let bundle = try ModelBundle.load(path: Self.checkpoint)

@@ -536,6 +536,34 @@ import Testing
     }
   }
 
+  @Test func groupedExplanationWritesTheSameFiles() throws {
+    defer { cleanup() }
+    for sub in ["single", "grouped", "killed"] {
+      try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
+    }
+    _ = try run(path("single/e.tif"))
+    var grouped = FakeTileModel()
+    grouped.explainGroup = 3
+    _ = try run(path("grouped/e.tif"), model: grouped)
+    #expect(grouped.counter.explainGroups.contains(3) && grouped.counter.explainGroups.allSatisfy { (2...3).contains($0) })
+
+    // Killed inside a group: that group is redone on resume, every earlier tile is reused.
+    let counter = TileCounter(failAfter: 100)
+    var killed = FakeTileModel(counter: counter)
+    killed.explainGroup = 3
+    #expect(throws: SimulatedKill.self) { try run(path("killed/e.tif"), model: killed) }
+    counter.failAfter = nil
+    let resumed = try run(path("killed/e.tif"), model: killed)
+    #expect(resumed.status == .finished && resumed.tiles.reused > 0)
+    for other in ["grouped", "killed"] {
+      for suffix in [".tif", ".probs.tif", ".classes.tif", ".quicklook.png"] {
+        #expect(
+          FileManager.default.contentsEqual(atPath: path("single/e" + suffix), andPath: path(other + "/e" + suffix)),
+          "\(other)\(suffix)")
+      }
+    }
+  }
+
   @Test func killedRunResumesToTheSameFiles() throws {
     defer { cleanup() }
     for sub in ["whole", "killed"] {

@@ -7,6 +7,8 @@ final class TileCounter: @unchecked Sendable {
   var failAfter: Int?
   /// Sizes of the groups `predict` was handed.
   var groups: [Int] = []
+  /// Sizes of the groups the pipeline explained through `concurrently`.
+  var explainGroups: [Int] = []
   init(failAfter: Int? = nil) { self.failAfter = failAfter }
 }
 
@@ -32,6 +34,15 @@ struct FakeTileModel: TileModel {
   /// Tiles `predict` asks for at once.
   var group = 1
   var predictGroupSize: Int { group }
+  /// Tiles explained at once.
+  var explainGroup = 1
+  var explainGroupSize: Int { explainGroup }
+
+  /// One job after another (the counter is not thread-safe), recording the group's size.
+  func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T] {
+    counter.explainGroups.append(count)
+    return try (0..<count).map(job)
+  }
 
   func predict(_ tiles: [TilePixels], size: Int) throws -> [[Float]] {
     counter.groups.append(tiles.count)
