@@ -93,6 +93,12 @@ public final class ExplainingTileModel: TileModel {
     Parallel.workers >= 2 && !explainer.methods.contains(where: \.isPerturbation) ? 2 : 1
   }
 
+  /// Unmaps the recycled tensor storage and the scratch pool (both refill on the next tile).
+  public func releaseCaches() {
+    BufferRecycler.shared.trim()
+    ScratchPool.shared.trim()
+  }
+
   /// The jobs on threads of their own, each with an equal share of the workers.
   public func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T] {
     let workers = Parallel.workers

@@ -81,6 +81,9 @@ public enum CityPipeline {
     var (counts, quicklook) = try computeBlocks(
       plan: plan, grid: grid, owned: owned, raster: raster, model: model, state: state, layers: layers, report: report)
     counts.total = grid.count
+    // The outputs are written with the model idle: what it kept for the next tile would only
+    // add to the peak (with scene normalisation, the layers are all written now).
+    model.releaseCaches()
 
     report(.phase("writing \(shard == nil ? "outputs" : "parts") of \(paths.explanations)"))
     for i in owned {

@@ -71,6 +71,9 @@ public protocol TileModel {
   /// their results in order (the first error thrown, after all have finished). Defaults to one
   /// after another on the calling thread.
   func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T]
+  /// Frees what the model keeps only to run its next tile sooner (recycled buffers, scratch);
+  /// the pipeline calls it once no tile is left, before writing its outputs. Does nothing by default.
+  func releaseCaches()
 }
 
 /// One tile as handed to `TileModel.predict`: pixels, validity and where it lies.
@@ -125,6 +128,9 @@ extension TileModel {
 
   /// One tile at a time unless the model says.
   public var explainGroupSize: Int { 1 }
+
+  /// Nothing kept.
+  public func releaseCaches() {}
 
   /// One job after another.
   public func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T] {
