@@ -60,6 +60,23 @@ struct KernelTests {
     (5, 6, 3, 1, 1, 1, 1), (16, 12, 3, 1, 1, 1, 1),
   ]
 
+  @Test("im2col + GEMM in blocks of output rows, blocks crossing from one sample into the next, equals the direct definition")
+  func convolutionInRowBlocks() {
+    // 35 output rows of 25 per sample: blocks of 25 rows (640 columns / 25) span both samples.
+    let w = Tensor(channels: 8 * 3 * 7 * 7)
+    Self.random(w, seed: 11)
+    let conv = Conv2d(
+      weight: w.values, outChannels: 8, inChannels: 3, kernel: (7, 7), stride: (2, 2), padding: (3, 3))
+    let x = Tensor(channels: 3, batch: 2, height: 70, width: 50)
+    Self.random(x, seed: 12)
+    let y = conv.forward(x)
+    let ref = Self.directConv(x, conv)
+    #expect(y.shape == ref.shape && y.height == 35 && y.width == 25)
+    var maxDiff: Float = 0
+    for i in 0..<y.count { maxDiff = max(maxDiff, abs(y.pointer[i] - ref.pointer[i])) }
+    #expect(maxDiff < 1e-4)
+  }
+
   @Test("convolution equals the direct definition and its pullback is its adjoint", arguments: 0..<8)
   func convolution(_ index: Int) {
     let c = Self.convCases[index]
