@@ -84,11 +84,13 @@ public final class ExplainingTileModel: TileModel {
   /// flight against 6.3 for one tile on both cores).
   public var predictGroupSize: Int { Parallel.workers >= 2 ? 2 : 1 }
 
-  /// Two tiles explained at once, one core each, on a machine with at least two workers and
-  /// with gradient methods only: one worker per tile spends no time joining parallel regions,
-  /// and a core taken by the pipeline's writer slows one tile instead of stalling both halves
-  /// of every kernel. A tile's maps are the same whatever its worker count (the kernels split
-  /// work, never a sum). Perturbation methods run large batches per tile and stay one at a time.
+  /// Two tiles explained at once, each on half the workers (one core each on two), on a
+  /// machine with at least two workers and with gradient methods only: fewer workers per tile
+  /// spend less time joining parallel regions, and a core taken by the pipeline's writer slows
+  /// one tile instead of stalling half of every kernel. The maps came out the same bit for bit
+  /// with 1, 2 and 4 workers per tile (`DemoCheckpointTests`): GeoCAM's kernels split work,
+  /// never a sum, and so did oneDNN's for this model's shapes. Perturbation methods run large
+  /// batches per tile and stay one at a time.
   public var explainGroupSize: Int {
     Parallel.workers >= 2 && !explainer.methods.contains(where: \.isPerturbation) ? 2 : 1
   }
@@ -99,16 +101,17 @@ public final class ExplainingTileModel: TileModel {
     ScratchPool.shared.trim()
   }
 
-  /// The jobs on threads of their own, each with an equal share of the workers.
+  /// The jobs on threads of their own, each with an equal share of the workers (the first
+  /// ones take what does not divide evenly).
   public func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T] {
     let workers = Parallel.workers
     if count < 2 || workers < 2 { return try (0..<count).map(job) }
-    let each = max(1, workers / count)
+    let shares = (0..<count).map { i in max(1, workers / count + (i < workers % count ? 1 : 0)) }
     let results = Mutex<[Int: Result<T, any Error>]>([:])
     try withoutActuallyEscaping(job) { job in
       let shared = UncheckedSendable(job)
       DispatchQueue.concurrentPerform(iterations: count) { i in
-        let r = Result { try Parallel.withWorkers(each) { try shared.value(i) } }
+        let r = Result { try Parallel.withWorkers(shares[i]) { try shared.value(i) } }
         let boxed = UncheckedSendable(r)
         results.withLock { $0[i] = boxed.value }
       }

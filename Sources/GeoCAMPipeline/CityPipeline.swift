@@ -373,12 +373,25 @@ public enum CityPipeline {
           } else {
             let start = missingInOrder.firstIndex(of: tile) ?? 0
             let batch = group > 1 ? Array(missingInOrder[start..<min(start + group, missingInOrder.count)]) : [tile]
-            let results = plan.predictOnly ? try runner.predict(batch, source: source) : try runner.run(batch, source: source)
-            for (t, r) in zip(batch, results) {
-              try state.saveTile(r, tile: t)
-              if t != tile { ready[t] = r }
+            let outcomes =
+              plan.predictOnly
+              ? try runner.predict(batch, source: source).map { Result<TileResult, any Error>.success($0) }
+              : try runner.run(batch, source: source)
+            // Every tile of the group that finished is saved before a failure of another is
+            // reported, so a resumed run reuses it.
+            var failure: (any Error)? = nil
+            for (t, outcome) in zip(batch, outcomes) {
+              switch outcome {
+              case .success(let r):
+                try state.saveTile(r, tile: t)
+                if t != tile { ready[t] = r }
+              case .failure(let error):
+                if failure == nil { failure = error }
+              }
             }
-            result = results[0]
+            if let failure { throw failure }
+            guard let first = outcomes.first else { throw PipelineError("model", "returned no result for tile \(tile)") }
+            result = try first.get()
           }
           computed = result
           counts.read += 1

@@ -68,8 +68,9 @@ public protocol TileModel {
   /// once, so a grouped run writes the same files as a tile-at-a-time one.
   var explainGroupSize: Int { get }
   /// Runs `count` jobs side by side, each on its share of the model's compute, and returns
-  /// their results in order (the first error thrown, after all have finished). Defaults to one
-  /// after another on the calling thread.
+  /// their results in order; an error is rethrown (the lowest-numbered failing job's, once all
+  /// have finished). The default runs them one after another on the calling thread and stops
+  /// at the first error.
   func concurrently<T>(_ count: Int, _ job: (Int) throws -> T) throws -> [T]
   /// Frees what the model keeps only to run its next tile sooner (recycled buffers, scratch);
   /// the pipeline calls it once no tile is left, before writing its outputs. Does nothing by default.

@@ -70,10 +70,15 @@ struct TileRunner {
   }
 
   /// Runs a group of tiles side by side through the model's `concurrently` (one tile: on the
-  /// calling thread with all of the model's compute).
-  func run(_ tiles: [Tile], source: RasterWindow) throws -> [TileResult] {
-    if tiles.count <= 1 { return try tiles.map { try run($0, source: source) } }
-    return try model.concurrently(tiles.count) { i in try run(tiles[i], source: source) }
+  /// calling thread with all of the model's compute), one outcome per tile, so the tiles that
+  /// finished are kept when another of the group fails.
+  func run(_ tiles: [Tile], source: RasterWindow) throws -> [Result<TileResult, any Error>] {
+    if tiles.count <= 1 { return tiles.map { t in Result { try run(t, source: source) } } }
+    let outcomes = try model.concurrently(tiles.count) { i in Result { try run(tiles[i], source: source) } }
+    guard outcomes.count == tiles.count else {
+      throw PipelineError("model", "ran \(outcomes.count) of a group of \(tiles.count) tiles")
+    }
+    return outcomes
   }
 
   func run(_ tile: Tile, source: RasterWindow) throws -> TileResult {

@@ -261,7 +261,30 @@ public final class BufferRecycler: Sendable {
   /// 0 turns recycling off). Storage in use beyond it is never refused, only nothing is kept.
   public var budget: Int {
     get { state.withLock { $0.cap } }
-    set { state.withLock { $0.cap = Swift.max(0, newValue) } }
+    set {
+      let evicted = state.withLock { s in
+        s.cap = Swift.max(0, newValue)
+        return Self.evict(&s, toFit: 0)
+      }
+      Self.unmap(evicted)
+    }
+  }
+
+  /// Takes kept buffers off the lists, largest first, until `bytes` more fit under the cap.
+  private static func evict(_ s: inout State, toFit bytes: Int) -> [(count: Int, address: UInt)] {
+    var out: [(count: Int, address: UInt)] = []
+    while s.live + s.held + bytes > s.cap, let largest = s.free.keys.max(), let a = s.free[largest]?.popLast() {
+      if s.free[largest]?.isEmpty == true { s.free[largest] = nil }
+      s.held -= largest * 4
+      out.append((largest, a))
+    }
+    return out
+  }
+
+  private static func unmap(_ buffers: [(count: Int, address: UInt)]) {
+    for (count, address) in buffers {
+      UnsafeMutableRawPointer(bitPattern: address).map { _ = munmap($0, count * MemoryLayout<Float>.stride) }
+    }
   }
 
   /// Whether buffers of `floats` floats are recycled (and mapped directly).
@@ -285,19 +308,12 @@ public final class BufferRecycler: Sendable {
   /// would put the footprint over the cap.
   func mapped(count: Int) {
     let bytes = count * 4
-    let evicted: [(count: Int, address: UInt)] = state.withLock { s in
-      var out: [(Int, UInt)] = []
-      while s.live + s.held + bytes > s.cap, let largest = s.free.keys.max(), let a = s.free[largest]?.popLast() {
-        if s.free[largest]?.isEmpty == true { s.free[largest] = nil }
-        s.held -= largest * 4
-        out.append((largest, a))
-      }
+    let evicted = state.withLock { s in
+      let out = Self.evict(&s, toFit: bytes)
       s.live += bytes
       return out
     }
-    for (count, address) in evicted {
-      UnsafeMutableRawPointer(bitPattern: address).map { _ = munmap($0, count * MemoryLayout<Float>.stride) }
-    }
+    Self.unmap(evicted)
   }
 
   /// Takes back a buffer leaving use; false when it is not kept (the caller unmaps it).
@@ -322,9 +338,7 @@ public final class BufferRecycler: Sendable {
       s.held = 0
       return list
     }
-    for (count, address) in all {
-      UnsafeMutableRawPointer(bitPattern: address).map { _ = munmap($0, count * MemoryLayout<Float>.stride) }
-    }
+    Self.unmap(all)
   }
 }
 

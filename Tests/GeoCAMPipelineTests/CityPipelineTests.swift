@@ -547,7 +547,7 @@ import Testing
     _ = try run(path("grouped/e.tif"), model: grouped)
     #expect(grouped.counter.explainGroups.contains(3) && grouped.counter.explainGroups.allSatisfy { (2...3).contains($0) })
 
-    // Killed inside a group: that group is redone on resume, every earlier tile is reused.
+    // Killed inside a group: the group's finished tiles are saved and reused with every earlier one.
     let counter = TileCounter(failAfter: 100)
     var killed = FakeTileModel(counter: counter)
     killed.explainGroup = 3

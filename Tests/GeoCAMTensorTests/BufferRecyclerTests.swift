@@ -54,6 +54,17 @@ import Testing
     for p in [c, d, kept] { munmap(p, floats * 4) }
   }
 
+  @Test func loweringTheCapUnmapsKeptBuffersAtOnce() throws {
+    let r = BufferRecycler()
+    r.budget = 2 * floats * 4
+    let a = try fresh(r), b = try fresh(r)
+    #expect(r.give(a, count: floats) && r.give(b, count: floats))
+    r.budget = floats * 4
+    let kept = try #require(r.take(count: floats))
+    #expect(r.take(count: floats) == nil)
+    munmap(kept, floats * 4)
+  }
+
   @Test func aZeroCapKeepsNothing() throws {
     let r = BufferRecycler()
     r.budget = 0
