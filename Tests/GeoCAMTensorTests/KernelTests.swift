@@ -60,7 +60,7 @@ struct KernelTests {
     (5, 6, 3, 1, 1, 1, 1), (16, 12, 3, 1, 1, 1, 1),
   ]
 
-  @Test("im2col + GEMM in blocks of output rows, blocks crossing from one sample into the next, equals the direct definition")
+  @Test("im2col + GEMM in blocks of output rows (blocks crossing samples) equals the direct definition; the per-sample input gradient is its adjoint")
   func convolutionInRowBlocks() {
     // 35 output rows of 25 per sample: blocks of 25 rows (640 columns / 25) span both samples.
     let w = Tensor(channels: 8 * 3 * 7 * 7)
@@ -75,6 +75,12 @@ struct KernelTests {
     var maxDiff: Float = 0
     for i in 0..<y.count { maxDiff = max(maxDiff, abs(y.pointer[i] - ref.pointer[i])) }
     #expect(maxDiff < 1e-4)
+    // The input gradient, one sample at a time over bands of rows: ⟨conv(x), dy⟩ = ⟨x, convᵀ dy⟩.
+    let dy = Tensor(channels: 8, batch: 2, height: 35, width: 25)
+    Self.random(dy, seed: 13)
+    let dx = conv.inputGradient(dy, height: 70, width: 50)
+    let lhs = Self.dot(y, dy), rhs = Self.dot(x, dx)
+    #expect(abs(lhs - rhs) <= 1e-4 * max(1, abs(lhs)))
   }
 
   @Test("convolution equals the direct definition and its pullback is its adjoint", arguments: 0..<8)
