@@ -81,8 +81,9 @@ struct TileRunner {
     return outcomes
   }
 
+  /// One tile: the forward, then the explanations the plan asks for. Probabilities-only runs
+  /// go through `predict` instead.
   func run(_ tile: Tile, source: RasterWindow) throws -> TileResult {
-    if plan.predictOnly { return try predict([tile], source: source)[0] }
     let t = plan.tileSize
     let plane = t * t
     let (input, validCount) = input(tile, source: source)
@@ -94,7 +95,6 @@ struct TileRunner {
     let probs = session.probabilities
     let c = plan.classCount
     try check(probs, tile: tile)
-    // Probabilities-only runs returned above, through `predict`.
     var explained: [Int]
     switch plan.explainWhere {
     case .all:

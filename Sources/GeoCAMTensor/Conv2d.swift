@@ -128,13 +128,8 @@ public struct Conv2d: Sendable {
       Winograd3x3.run(x, u: UnsafePointer(winograd.forward.pointer), cin: inChannels, cout: outChannels, into: y)
     } else if isPointwise {
       multiplyGroups(m: mPerGroup, k: kPerGroup, n: columns, columns: x.pointer, into: y.pointer)
-    } else if groups == 1 {
-      forwardInRowBlocks(x, oh: oh, ow: ow, into: y)
     } else {
-      ScratchPool.shared.withBuffer(count: inChannels * kernel.h * kernel.w * columns) { col in
-        im2col(x, oh: oh, ow: ow, into: col)
-        multiplyGroups(m: mPerGroup, k: kPerGroup, n: columns, columns: col, into: y.pointer)
-      }
+      forwardInRowBlocks(x, oh: oh, ow: ow, into: y)
     }
     if let bias {
       let plane = columns
@@ -157,7 +152,7 @@ public struct Conv2d: Sendable {
     let columns = dy.batch * dy.height * dy.width
     let kPerGroup = (inChannels / groups) * kernel.h * kernel.w
     let mPerGroup = outChannels / groups
-    // Every path writes each element except col2im, which accumulates and zeroes first.
+    // Every path writes each element except col2im, which zeroes first and accumulates.
     let dx = Tensor(uninitializedChannels: inChannels, batch: dy.batch, height: height, width: width)
     if let dnnl, ConvolutionEngine.current == .dnnl, outputHeight(height) == dy.height, outputWidth(width) == dy.width,
       dnnl.run(backward: true, batch: dy.batch, height: height, width: width, input: dy, output: dx, pointwise: isPointwise)
@@ -172,14 +167,8 @@ public struct Conv2d: Sendable {
       Winograd3x3.run(dy, u: UnsafePointer(winograd.backward.pointer), cin: outChannels, cout: inChannels, into: dx)
     } else if isPointwise {
       multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: dx.pointer)
-    } else if groups == 1 {
-      inputGradientPerSample(dy, into: dx)
     } else {
-      dx.pointer.update(repeating: 0, count: dx.count)
-      ScratchPool.shared.withBuffer(count: inChannels * kernel.h * kernel.w * columns) { col in
-        multiplyGroupsTransposed(m: mPerGroup, k: kPerGroup, n: columns, dy: dy.pointer, into: col)
-        col2im(col, oh: dy.height, ow: dy.width, into: dx)
-      }
+      inputGradientPerSample(dy, into: dx)
     }
     return dx
   }
@@ -250,57 +239,13 @@ public struct Conv2d: Sendable {
 
   // MARK: - im2col / col2im on the channel-major layout
 
-  /// Fills `col[(c, ky, kx)][(n, oy, ox)]` with the input pixel each kernel tap sees (0 in padding).
-  private func im2col(_ x: Tensor, oh: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
-    let (kh, kw) = kernel
-    let (sh, sw) = stride
-    let (ph, pw) = padding
-    let (dh, dw) = dilation
-    let n = x.batch, h = x.height, w = x.width
-    let columns = n * oh * ow
-    let src = UncheckedSendable(x.pointer)
-    let dst = UncheckedSendable(col)
-    Parallel.forRanges(inChannels * kh * kw, minimumPerChunk: 4) { rows in
-      for row in rows {
-        let c = row / (kh * kw)
-        let ky = (row / kw) % kh
-        let kx = row % kw
-        var out = dst.value + row * columns
-        for s in 0..<n {
-          let plane = src.value + (c * n + s) * h * w
-          for oy in 0..<oh {
-            let iy = oy * sh - ph + ky * dh
-            if iy < 0 || iy >= h {
-              out.update(repeating: 0, count: ow)
-            } else {
-              let line = plane + iy * w
-              let x0 = kx * dw - pw
-              if sw == 1 {
-                // Contiguous run with zero margins.
-                let lo = Swift.max(0, -x0), hi = Swift.min(ow, w - x0)
-                if lo > 0 { out.update(repeating: 0, count: Swift.min(lo, ow)) }
-                if hi > lo { (out + lo).update(from: line + x0 + lo, count: hi - lo) }
-                if hi < ow { (out + Swift.max(hi, 0)).update(repeating: 0, count: ow - Swift.max(hi, 0)) }
-              } else {
-                for ox in 0..<ow {
-                  let ix = ox * sw + x0
-                  out[ox] = (ix >= 0 && ix < w) ? line[ix] : 0
-                }
-              }
-            }
-            out += ow
-          }
-        }
-      }
-    }
-  }
-
-  /// An ungrouped convolution as im2col + GEMM over blocks of a few output rows, each worker
-  /// taking whole blocks: a block's columns (about 640 for the stem: 376 KB) stay in cache from
-  /// im2col to the GEMM, where the whole image's (15 MB for the stem) went through memory twice.
-  /// Every output is the same dot product over the same `k` order as one large GEMM.
+  /// im2col + GEMM (one per group) over blocks of a few output rows, each worker taking whole
+  /// blocks: a block's columns (about 640 for the stem: 376 KB) stay in cache from im2col to
+  /// the GEMM, where the whole image's (15 MB for the stem) went through memory twice. Every
+  /// output is the same dot product over the same `k` order as one large GEMM.
   private func forwardInRowBlocks(_ x: Tensor, oh: Int, ow: Int, into y: Tensor) {
     let k = inChannels * kernel.h * kernel.w
+    let kPerGroup = k / groups, mPerGroup = outChannels / groups
     let totalRows = x.batch * oh
     let rowsPerBlock = Swift.max(1, 640 / Swift.max(ow, 1))
     let blocks = (totalRows + rowsPerBlock - 1) / rowsPerBlock
@@ -313,15 +258,19 @@ public struct Conv2d: Sendable {
           let rows = (b * rowsPerBlock)..<Swift.min(totalRows, (b + 1) * rowsPerBlock)
           let n = rows.count * ow
           im2colRows(x, oh: oh, ow: ow, rows: rows, into: col)
-          Gemm.sgemm(
-            m: outChannels, n: n, k: k, a: w.value, lda: k, b: col, ldb: n, c: out.value + rows.lowerBound * ow,
-            ldc: columns, parallel: false)
+          for g in 0..<groups {
+            Gemm.sgemm(
+              m: mPerGroup, n: n, k: kPerGroup, a: w.value + g * mPerGroup * kPerGroup, lda: kPerGroup,
+              b: col + g * kPerGroup * n, ldb: n, c: out.value + g * mPerGroup * columns + rows.lowerBound * ow,
+              ldc: columns, parallel: false)
+          }
         }
       }
     }
   }
 
-  /// im2col of output rows `rows` (global rows: sample · oh + oy) into `col` `[K][rows.count·ow]`.
+  /// im2col of output rows `rows` (global rows: sample · oh + oy) into `col` `[K][rows.count·ow]`:
+  /// row `(c, ky, kx)` holds the input pixel each tap sees (0 in padding).
   private func im2colRows(_ x: Tensor, oh: Int, ow: Int, rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
     let (kh, kw) = kernel
     let (sh, sw) = stride
@@ -335,9 +284,8 @@ public struct Conv2d: Sendable {
       let kx = row % kw
       var out = col + row * width
       let x0 = kx * dw - pw
-      // Output columns whose input column lies inside the image: ox in lo..<hi.
-      let lo = Swift.min(ow, Swift.max(0, (-x0 + sw - 1) / sw))
-      let hi = Swift.max(lo, Swift.min(ow, (w - x0 + sw - 1) / sw))
+      let inside = Self.insideColumns(x0: x0, stride: sw, width: w, outWidth: ow)
+      let lo = inside.lowerBound, hi = inside.upperBound
       for r in rows {
         let s = r / oh, oy = r % oh
         let iy = oy * sh - ph + ky * dh
@@ -362,11 +310,11 @@ public struct Conv2d: Sendable {
     }
   }
 
-  /// An ungrouped convolution's input gradient one sample (seed) at a time: `Wᵀ · dy` of the
-  /// sample into a third of the columns the whole batch needed (15 MB instead of 45 MB for the
-  /// stem with 3 seeds), then col2im split over channels and bands of rows, which balances 2
-  /// workers over the stem's 3 input channels. Each element gets the same terms in the same
-  /// order (taps ascending) as the batch-wide col2im.
+  /// The input gradient one sample (seed) at a time: `Wᵀ · dy` of the sample (one GEMM per
+  /// group) into a third of the columns the whole batch needed (15 MB instead of 45 MB for the
+  /// stem with 3 seeds), then col2im, the adjoint of im2col, split over channels and bands of
+  /// rows, which balances 2 workers over the stem's 3 input channels. Each element gets its
+  /// terms in the order of the taps, as the batch-wide col2im this replaces did.
   private func inputGradientPerSample(_ dy: Tensor, into dx: Tensor) {
     dx.pointer.update(repeating: 0, count: dx.count)
     let (kh, kw) = kernel
@@ -375,14 +323,18 @@ public struct Conv2d: Sendable {
     let (dh, dw) = dilation
     let n = dy.batch, oh = dy.height, ow = dy.width, h = dx.height, w = dx.width
     let k = inChannels * kh * kw
+    let kPerGroup = k / groups, mPerGroup = outChannels / groups
     let plane = oh * ow
     let bands = Swift.min(h, 8)
     ScratchPool.shared.withBuffer(count: k * plane) { col in
       // dy's sample s is the column block s of each of its channel rows: [Cout][N·oh·ow].
       for s in 0..<n {
-        Gemm.sgemm(
-          transA: true, m: k, n: plane, k: outChannels, a: UnsafePointer(weight.pointer), lda: k,
-          b: UnsafePointer(dy.pointer) + s * plane, ldb: n * plane, c: col, ldc: plane)
+        for g in 0..<groups {
+          Gemm.sgemm(
+            transA: true, m: kPerGroup, n: plane, k: mPerGroup, a: UnsafePointer(weight.pointer) + g * mPerGroup * kPerGroup,
+            lda: kPerGroup, b: UnsafePointer(dy.pointer) + (g * mPerGroup * n + s) * plane, ldb: n * plane,
+            c: col + g * kPerGroup * plane, ldc: plane)
+        }
         let src = UncheckedSendable(UnsafePointer(col))
         let dst = UncheckedSendable(dx.pointer)
         Parallel.forRanges(inChannels * bands) { items in
@@ -398,8 +350,8 @@ public struct Conv2d: Sendable {
               guard oy1 > oy0 else { continue }
               for kx in 0..<kw {
                 let x0 = kx * dw - pw
-                let lo = Swift.min(ow, Swift.max(0, Self.ceilDiv(-x0, sw)))
-                let hi = Swift.max(lo, Swift.min(ow, Self.ceilDiv(w - x0, sw)))
+                let inside = Self.insideColumns(x0: x0, stride: sw, width: w, outWidth: ow)
+                let lo = inside.lowerBound, hi = inside.upperBound
                 let row = src.value + ((c * kh + ky) * kw + kx) * plane
                 for oy in oy0..<oy1 {
                   let line = out + (oy * sh + base) * w
@@ -421,49 +373,10 @@ public struct Conv2d: Sendable {
   /// ⌈a / b⌉ for b > 0 and any sign of a.
   private static func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
 
-  /// Accumulates `col` back into image layout (the adjoint of `im2col`).
-  private func col2im(_ col: UnsafePointer<Float>, oh: Int, ow: Int, into dx: Tensor) {
-    let (kh, kw) = kernel
-    let (sh, sw) = stride
-    let (ph, pw) = padding
-    let (dh, dw) = dilation
-    let n = dx.batch, h = dx.height, w = dx.width
-    let columns = n * oh * ow
-    let src = UncheckedSendable(col)
-    let dst = UncheckedSendable(dx.pointer)
-    // Each channel's taps write only to that channel, so channels split cleanly over workers.
-    Parallel.forRanges(inChannels) { channels in
-      for c in channels {
-        for ky in 0..<kh {
-          for kx in 0..<kw {
-            var inp = src.value + ((c * kh + ky) * kw + kx) * columns
-            for s in 0..<n {
-              let plane = dst.value + (c * n + s) * h * w
-              for oy in 0..<oh {
-                let iy = oy * sh - ph + ky * dh
-                if iy >= 0 && iy < h {
-                  let line = plane + iy * w
-                  let x0 = kx * dw - pw
-                  if sw == 1 {
-                    let lo = Swift.max(0, -x0), hi = Swift.min(ow, w - x0)
-                    if hi > lo {
-                      let target = line + x0
-                      for ox in lo..<hi { target[ox] += inp[ox] }
-                    }
-                  } else {
-                    for ox in 0..<ow {
-                      let ix = ox * sw + x0
-                      if ix >= 0 && ix < w { line[ix] += inp[ox] }
-                    }
-                  }
-                }
-                inp += ow
-              }
-            }
-          }
-        }
-      }
-    }
+  /// The output columns `ox` of a tap whose input column `ox · stride + x0` lies in `0..<width`.
+  private static func insideColumns(x0: Int, stride: Int, width: Int, outWidth: Int) -> Range<Int> {
+    let lo = Swift.min(outWidth, Swift.max(0, ceilDiv(-x0, stride)))
+    return lo..<Swift.max(lo, Swift.min(outWidth, ceilDiv(width - x0, stride)))
   }
 }
 
